@@ -1,0 +1,16 @@
+import type { Outcome } from './exit-codes.js';
+import type { Output } from './output.js';
+
+/**
+ * What a command may use: the environment it was started with, the (masked) output, and a way to
+ * say how it ended. Commands never read `process.env` or write to `process.stdout` themselves, and
+ * never choose an exit code; `main.ts` does, from the outcome.
+ */
+export interface CliContext {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly output: Output;
+  /** The `@converge/cli` version, for `--version`. */
+  readonly version: string;
+  /** Records how the command ended when it did not throw; `'ok'` unless called. */
+  settle(outcome: Outcome): void;
+}

@@ -1,0 +1,36 @@
+/**
+ * The `converge` command's exit codes, the contract scripts and CI jobs rely on. Only `main.ts`
+ * turns an outcome or an error into one of these numbers.
+ *
+ * @example ExitCode.problems // 3, what `converge` exits with when a check found problems
+ */
+export const ExitCode = Object.freeze({
+  /** Everything went as asked. */
+  ok: 0,
+  /** The command failed (the database could not be reached, a step failed, …). */
+  failure: 1,
+  /** The command line or the configuration is wrong (unknown option, bad database URL, …). */
+  usage: 2,
+  /** A check ran and found problems. */
+  problems: 3,
+  /** What the command was asked to act on does not exist. */
+  notFound: 4,
+  /** The command would conflict with the current state (already replayed, already held, …). */
+  conflict: 5,
+} as const);
+
+/** How a command ended, by name; `ExitCode[outcome]` is the number the process exits with. */
+export type Outcome = keyof typeof ExitCode;
+
+/** The exit code table as printed at the end of `converge --help`. */
+export function describeExitCodes(): string {
+  return [
+    'Exit codes:',
+    `  ${ExitCode.ok}  ok`,
+    `  ${ExitCode.failure}  failure`,
+    `  ${ExitCode.usage}  usage or configuration error`,
+    `  ${ExitCode.problems}  a check found problems`,
+    `  ${ExitCode.notFound}  not found`,
+    `  ${ExitCode.conflict}  conflict`,
+  ].join('\n');
+}

@@ -1,0 +1,300 @@
+/**
+ * What the inbox does with one received message, inside the consumer's transaction.
+ *
+ * A message of key K (per source) with sequence s, while the consumer's key state says the last
+ * handled sequence is `last`:
+ * - s ≤ last, or it is the very dead letter that blocks K: a duplicate; acknowledged, no effect.
+ * - K is blocked by a dead letter, or s > last + 1: *parked* — it waits in the inbox for its
+ *   predecessor (or for the dead letter to be replayed); the transport is acknowledged.
+ * - s = last + 1: *applied*. A type the subscription does not handle is acknowledged without
+ *   effect and still advances K (so nobody waits forever for a number it ignores). Otherwise the
+ *   handler runs under a savepoint; on success the receipt and the new key state are written in
+ *   the same transaction as the handler's effect. Then the parked successors of K that are due
+ *   are applied in turn ("drained").
+ * - The handler failed: a `TerminalError`, an oversized body or exhausted retries go to the dead
+ *   letters; then the poison policy decides: `block-key` keeps K's later messages parked behind
+ *   the dead letter (order preserved), `skip` advances K past it. Any other error parks the
+ *   message with its attempt count and the time of its next attempt (exponential backoff, full
+ *   jitter); the retry loop picks it up when due.
+ * - An envelope too malformed to carry a key is dead-lettered with the `skip` policy.
+ */
+import { type Envelope, parseEnvelope } from '../core/envelope.js';
+import { describeError, isRetryableError, isTerminalError } from '../core/errors.js';
+import { backoffDelayMs, type RetryPolicy } from '../core/retry-policy.js';
+import {
+  type DeadLetterReason,
+  type InboxStore,
+  type KeyState,
+  type ParkedMessage,
+  type PoisonPolicy,
+  DeadLetterReason as Reason,
+} from '../ports/inbox-store.js';
+import type { Transaction } from '../ports/storage.js';
+
+/** Handles one message inside the consumer's transaction. Throw `TerminalError` to give up at once. */
+export type MessageHandler<TData = unknown> = (message: Envelope<TData>, tx: Transaction) => Promise<void>;
+
+export interface ProcessorConfig {
+  readonly consumer: string;
+  readonly store: InboxStore;
+  readonly handler: MessageHandler;
+  /** Types handled; null: every type. */
+  readonly types: ReadonlySet<string> | null;
+  /** Sources subscribed to; null: every source. */
+  readonly sources: ReadonlySet<string> | null;
+  readonly rejectUnknownTypes: boolean;
+  readonly poisonPolicy: PoisonPolicy;
+  readonly retry: RetryPolicy;
+  readonly maxMessageBytes: number;
+  /** Most parked successors applied after one message, per transaction. */
+  readonly maxDrain: number;
+}
+
+interface Attempt {
+  readonly envelope: Envelope;
+  readonly body: string;
+  readonly parked: ParkedMessage | null;
+}
+
+type Outcome = { readonly advanced: KeyState } | { readonly waiting: true };
+
+const SAVEPOINT = 'converge_handler';
+
+/** Applies the state machine above to received messages and to due parked ones. */
+export class MessageProcessor {
+  readonly #config: ProcessorConfig;
+
+  constructor(config: ProcessorConfig) {
+    this.#config = config;
+  }
+
+  /** Handles a message as it came off the transport. */
+  async receive(tx: Transaction, body: string, now: Date): Promise<void> {
+    const parsed = parseEnvelope(body);
+    if (!parsed.ok) {
+      const problem = parsed.problem;
+      await this.#deadLetterUnkeyed(tx, body, problem.reason, problem.detail, now);
+      return;
+    }
+    const envelope = parsed.envelope;
+    if (this.#config.sources !== null && !this.#config.sources.has(envelope.source)) return;
+    const { consumer, store } = this.#config;
+    const state = await store.lockKey(tx, consumer, envelope.source, envelope.subject);
+    if (envelope.sequence <= state.lastSequence || state.blockedBy === envelope.id) return;
+    if (state.blockedBy !== null || envelope.sequence > state.lastSequence + 1) {
+      await store.park(tx, consumer, parkedFrom(envelope, body));
+      return;
+    }
+    // Already waiting for a retry (a redelivery of a message that failed): the retry loop owns it.
+    if ((await store.findParked(tx, consumer, envelope.source, envelope.subject, envelope.sequence)) !== null)
+      return;
+    const outcome = await this.#apply(tx, { envelope, body, parked: null }, state, now);
+    if ('advanced' in outcome) await this.#drain(tx, envelope, outcome.advanced, now);
+  }
+
+  /** Retries a parked message that `dueParked` reported (re-checking its turn under the key lock). */
+  async retry(tx: Transaction, parked: ParkedMessage, now: Date): Promise<void> {
+    const { consumer, store } = this.#config;
+    const state = await store.lockKey(tx, consumer, parked.source, parked.key);
+    if (state.blockedBy !== null || parked.sequence !== state.lastSequence + 1) return;
+    const parsed = parseEnvelope(parked.body);
+    if (!parsed.ok) return;
+    const outcome = await this.#apply(
+      tx,
+      { envelope: parsed.envelope, body: parked.body, parked },
+      state,
+      now,
+    );
+    if ('advanced' in outcome) await this.#drain(tx, parsed.envelope, outcome.advanced, now);
+  }
+
+  async #drain(tx: Transaction, first: Envelope, state: KeyState, now: Date): Promise<void> {
+    const { consumer, store } = this.#config;
+    let current = state;
+    for (let drained = 0; drained < this.#config.maxDrain && current.blockedBy === null; drained += 1) {
+      const next = await store.findParked(
+        tx,
+        consumer,
+        first.source,
+        first.subject,
+        current.lastSequence + 1,
+      );
+      if (next === null || (next.nextAttemptAt !== null && next.nextAttemptAt > now)) return;
+      const parsed = parseEnvelope(next.body);
+      if (!parsed.ok) return;
+      const outcome = await this.#apply(
+        tx,
+        { envelope: parsed.envelope, body: next.body, parked: next },
+        current,
+        now,
+      );
+      if (!('advanced' in outcome)) return;
+      current = outcome.advanced;
+    }
+  }
+
+  async #apply(tx: Transaction, attempt: Attempt, state: KeyState, now: Date): Promise<Outcome> {
+    const { envelope, body } = attempt;
+    const { consumer, store } = this.#config;
+    if (Buffer.byteLength(body, 'utf8') > this.#config.maxMessageBytes) {
+      const detail = `the message is ${Buffer.byteLength(body, 'utf8')} bytes, over this consumer's limit of ${this.#config.maxMessageBytes}`;
+      return this.#giveUp(
+        tx,
+        attempt,
+        state,
+        Reason.OVERSIZED,
+        { errorClass: 'OversizedMessage', message: detail },
+        0,
+        now,
+      );
+    }
+    const handled = this.#config.types === null || this.#config.types.has(envelope.type);
+    if (!handled && this.#config.rejectUnknownTypes) {
+      const detail = `type '${envelope.type}' is not handled by consumer '${consumer}'`;
+      return this.#giveUp(
+        tx,
+        attempt,
+        state,
+        Reason.UNKNOWN_TYPE,
+        { errorClass: 'UnknownType', message: detail },
+        0,
+        now,
+      );
+    }
+    if (!handled) return this.#advance(tx, attempt, state, 'ignored');
+
+    await tx.execute(`SAVEPOINT ${SAVEPOINT}`);
+    try {
+      await this.#config.handler(envelope, tx);
+      await tx.execute(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+    } catch (error) {
+      await tx.execute(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+      await tx.execute(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+      const attempts = (attempt.parked?.attempts ?? 0) + 1;
+      const described = describeError(error);
+      if (isTerminalError(error)) {
+        return this.#giveUp(tx, attempt, state, Reason.HANDLER_TERMINAL_ERROR, described, attempts, now);
+      }
+      if (attempts >= this.#config.retry.maxAttempts) {
+        return this.#giveUp(tx, attempt, state, Reason.HANDLER_RETRIES_EXHAUSTED, described, attempts, now);
+      }
+      const hinted = isRetryableError(error) ? error.retryAfterMs : undefined;
+      const delayMs = hinted ?? backoffDelayMs(this.#config.retry, attempts);
+      const update = {
+        attempts,
+        nextAttemptAt: new Date(now.getTime() + delayMs),
+        lastError: `${described.errorClass}: ${described.message}`,
+        firstFailedAt: attempt.parked?.firstFailedAt ?? now,
+      };
+      if (attempt.parked === null)
+        await store.park(tx, consumer, { ...parkedFrom(envelope, body), ...update });
+      else await store.updateParked(tx, consumer, envelope.id, update);
+      return { waiting: true };
+    }
+    return this.#advance(tx, attempt, state, 'applied');
+  }
+
+  async #advance(
+    tx: Transaction,
+    attempt: Attempt,
+    state: KeyState,
+    outcome: 'applied' | 'ignored' | 'dead-lettered',
+  ): Promise<Outcome> {
+    const { envelope } = attempt;
+    const { consumer, store } = this.#config;
+    await store.recordReceipt(tx, consumer, {
+      messageId: envelope.id,
+      source: envelope.source,
+      key: envelope.subject,
+      sequence: envelope.sequence,
+      outcome,
+    });
+    const advanced = { lastSequence: envelope.sequence, blockedBy: state.blockedBy };
+    await store.setKey(tx, consumer, envelope.source, envelope.subject, advanced);
+    if (attempt.parked !== null) await store.deleteParked(tx, consumer, envelope.id);
+    return { advanced };
+  }
+
+  async #giveUp(
+    tx: Transaction,
+    attempt: Attempt,
+    state: KeyState,
+    reason: DeadLetterReason,
+    error: { errorClass: string; message: string },
+    attempts: number,
+    now: Date,
+  ): Promise<Outcome> {
+    const { envelope, body } = attempt;
+    const { consumer, store, poisonPolicy } = this.#config;
+    await store.addDeadLetter(tx, {
+      consumer,
+      messageId: envelope.id,
+      source: envelope.source,
+      type: envelope.type,
+      key: envelope.subject,
+      sequence: envelope.sequence,
+      reason,
+      errorClass: error.errorClass,
+      errorMessage: error.message,
+      attempts,
+      policy: poisonPolicy,
+      body,
+      firstFailedAt: attempt.parked?.firstFailedAt ?? now,
+      lastFailedAt: now,
+    });
+    if (poisonPolicy === 'skip') return this.#advance(tx, attempt, state, 'dead-lettered');
+    await store.setKey(tx, consumer, envelope.source, envelope.subject, {
+      lastSequence: state.lastSequence,
+      blockedBy: envelope.id,
+    });
+    if (attempt.parked !== null) await store.deleteParked(tx, consumer, envelope.id);
+    return { waiting: true };
+  }
+
+  async #deadLetterUnkeyed(
+    tx: Transaction,
+    body: string,
+    reason: DeadLetterReason,
+    detail: string,
+    now: Date,
+  ): Promise<void> {
+    let messageId: string | null = null;
+    try {
+      const value = JSON.parse(body) as { id?: unknown };
+      if (typeof value?.id === 'string') messageId = value.id;
+    } catch {
+      // Not JSON: nothing more to learn from it.
+    }
+    await this.#config.store.addDeadLetter(tx, {
+      consumer: this.#config.consumer,
+      messageId,
+      source: null,
+      type: null,
+      key: null,
+      sequence: null,
+      reason,
+      errorClass: 'InvalidEnvelope',
+      errorMessage: detail,
+      attempts: 0,
+      policy: 'skip',
+      body,
+      firstFailedAt: now,
+      lastFailedAt: now,
+    });
+  }
+}
+
+function parkedFrom(envelope: Envelope, body: string): ParkedMessage {
+  return {
+    messageId: envelope.id,
+    source: envelope.source,
+    key: envelope.subject,
+    sequence: envelope.sequence,
+    type: envelope.type,
+    body,
+    attempts: 0,
+    nextAttemptAt: null,
+    lastError: null,
+    firstFailedAt: null,
+  };
+}

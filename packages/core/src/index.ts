@@ -1,0 +1,73 @@
+/**
+ * `@converge/core`: the public API. Storage adapters live under `@converge/core/sqlite` and
+ * `@converge/core/postgres`; contract suites for adapter authors under `@converge/core/testing`.
+ */
+export { type DatabaseUrl, maskSecrets, parseDatabaseUrl } from './core/database-url.js';
+export {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  type Envelope,
+  type EnvelopeProblem,
+  type MessageDraft,
+  parseEnvelope,
+} from './core/envelope.js';
+export {
+  ConvergeError,
+  type ConvergeErrorOptions,
+  describeError,
+  type ErrorDetails,
+  isConvergeError,
+  isRetryableError,
+  isTerminalError,
+  isTransientDatabaseError,
+  RetryableError,
+  TerminalError,
+} from './core/errors.js';
+export { newMessageId } from './core/ids.js';
+export { backoffDelayMs, DEFAULT_RETRY_POLICY, type RetryPolicy } from './core/retry-policy.js';
+export {
+  type Consumer,
+  createInbox,
+  type Inbox,
+  type InboxOptions,
+  type SubscriptionOptions,
+} from './inbox/inbox.js';
+export type { MessageHandler } from './inbox/message-processor.js';
+export { createOutbox, type Outbox, type OutboxOptions } from './outbox/outbox.js';
+export { type FaultInjector, FaultPoint, noFaults } from './ports/fault-points.js';
+export {
+  type DeadLetter,
+  DeadLetterReason,
+  type InboxStore,
+  type KeyState,
+  type ParkedMessage,
+  type PoisonPolicy,
+  type ReceiptOutcome,
+} from './ports/inbox-store.js';
+export type { GroupLease, LogEntry, LogRecord, LogStore } from './ports/log-store.js';
+export { type Logger, silentLogger } from './ports/logger.js';
+export type { OutboxClaim, OutboxRow, OutboxStatus, OutboxStore } from './ports/outbox-store.js';
+export {
+  LOG_CHANNEL,
+  type MigrationReport,
+  type MigrationStep,
+  OUTBOX_CHANNEL,
+  type SqlExecutor,
+  type Storage,
+  type StorageCapabilities,
+  type Transaction,
+} from './ports/storage.js';
+export type {
+  Delivery,
+  OutgoingMessage,
+  Publisher,
+  SubscribeOptions,
+  Subscriber,
+  Subscription,
+  Transport,
+  TransportCapabilities,
+} from './ports/transport.js';
+export { createRelay, type Relay, type RelayOptions } from './relay/outbox-relay.js';
+export {
+  createSqlLogTransport,
+  type SqlLogTransportOptions,
+} from './transports/sql-log/sql-log-transport.js';

@@ -1,0 +1,21 @@
+/**
+ * Named places where a crash is most dangerous. Engines call `faults.reach(name)` there; tests
+ * pass an implementation that kills the process at a chosen point. In production there is none
+ * (a no-op).
+ */
+export const FaultPoint = {
+  /** The producer's business transaction (with its outbox rows) has committed. */
+  AFTER_BUSINESS_COMMIT: 'after-business-commit',
+  /** The relay published a batch; the rows are not yet marked published. */
+  AFTER_PUBLISH_BEFORE_MARK: 'after-publish-before-mark',
+  /** The consumer committed its handler's transaction; the transport is not yet acknowledged. */
+  AFTER_HANDLER_COMMIT_BEFORE_ACK: 'after-handler-commit-before-ack',
+} as const;
+export type FaultPoint = (typeof FaultPoint)[keyof typeof FaultPoint];
+
+export interface FaultInjector {
+  reach(point: FaultPoint): void;
+}
+
+/** The injector used when none is given. */
+export const noFaults: FaultInjector = Object.freeze({ reach() {} });

@@ -1,0 +1,125 @@
+import type { Transaction } from './storage.js';
+
+/** Where a consumer stands on one (source, key) pair. */
+export interface KeyState {
+  /** The sequence of the last message of this key that was applied, ignored or skipped (0: none). */
+  readonly lastSequence: number;
+  /** The dead letter's message id that holds this key back under the `block-key` policy, or null. */
+  readonly blockedBy: string | null;
+}
+
+/** A received message waiting in the inbox: for its predecessor, for a retry, or behind a dead letter. */
+export interface ParkedMessage {
+  readonly messageId: string;
+  readonly source: string;
+  readonly key: string;
+  readonly sequence: number;
+  readonly type: string;
+  readonly body: string;
+  /** Failed attempts so far (0: it only waits for its turn). */
+  readonly attempts: number;
+  /** Not before this time (null: as soon as it is its turn). */
+  readonly nextAttemptAt: Date | null;
+  readonly lastError: string | null;
+  readonly firstFailedAt: Date | null;
+}
+
+/** How a receipt ended. */
+export type ReceiptOutcome = 'applied' | 'ignored' | 'dead-lettered';
+
+/** Stable reason codes of dead letters. */
+export const DeadLetterReason = {
+  MALFORMED: 'MALFORMED',
+  MISSING_ATTRIBUTE: 'MISSING_ATTRIBUTE',
+  UNKNOWN_TYPE: 'UNKNOWN_TYPE',
+  OVERSIZED: 'OVERSIZED',
+  HANDLER_TERMINAL_ERROR: 'HANDLER_TERMINAL_ERROR',
+  HANDLER_RETRIES_EXHAUSTED: 'HANDLER_RETRIES_EXHAUSTED',
+} as const;
+export type DeadLetterReason = (typeof DeadLetterReason)[keyof typeof DeadLetterReason];
+
+/** What happens to the later messages of a key after one of its messages is dead-lettered. */
+export type PoisonPolicy = 'block-key' | 'skip';
+
+/** A message a consumer gave up on, with everything needed to understand and replay it. */
+export interface DeadLetter {
+  readonly consumer: string;
+  /** Null when the envelope was too malformed to carry an id. */
+  readonly messageId: string | null;
+  readonly source: string | null;
+  readonly type: string | null;
+  readonly key: string | null;
+  readonly sequence: number | null;
+  readonly reason: DeadLetterReason;
+  readonly errorClass: string;
+  readonly errorMessage: string;
+  readonly attempts: number;
+  readonly policy: PoisonPolicy;
+  /** The message as received (possibly not even JSON). */
+  readonly body: string;
+  readonly firstFailedAt: Date;
+  readonly lastFailedAt: Date;
+}
+
+/**
+ * A consumer's inbox in its own database: receipts (what was handled), key positions, parked
+ * messages and dead letters. Every method taking `tx` runs inside the consumer's transaction, so
+ * the handler's effect, the receipt and the key's new position commit together or not at all.
+ */
+export interface InboxStore {
+  /**
+   * Returns the key's state, creating it at 0 when new, and locks it until `tx` ends, so two
+   * deliveries of one key never apply concurrently.
+   */
+  lockKey(tx: Transaction, consumer: string, source: string, key: string): Promise<KeyState>;
+  setKey(tx: Transaction, consumer: string, source: string, key: string, state: KeyState): Promise<void>;
+  /** Records that `messageId` was handled; `'duplicate'` when a receipt already exists (nothing written). */
+  recordReceipt(
+    tx: Transaction,
+    consumer: string,
+    receipt: {
+      readonly messageId: string;
+      readonly source: string;
+      readonly key: string;
+      readonly sequence: number;
+      readonly outcome: ReceiptOutcome;
+    },
+  ): Promise<'recorded' | 'duplicate'>;
+  hasReceipt(tx: Transaction, consumer: string, messageId: string): Promise<boolean>;
+  /** Parks a message; `'duplicate'` (nothing written) when it is already parked. */
+  park(tx: Transaction, consumer: string, message: ParkedMessage): Promise<'parked' | 'duplicate'>;
+  /** Replaces the retry bookkeeping of a parked message. */
+  updateParked(
+    tx: Transaction,
+    consumer: string,
+    messageId: string,
+    update: {
+      readonly attempts: number;
+      readonly nextAttemptAt: Date | null;
+      readonly lastError: string | null;
+      readonly firstFailedAt: Date | null;
+    },
+  ): Promise<void>;
+  /** The parked message with exactly this key and sequence, if any. */
+  findParked(
+    tx: Transaction,
+    consumer: string,
+    source: string,
+    key: string,
+    sequence: number,
+  ): Promise<ParkedMessage | null>;
+  deleteParked(tx: Transaction, consumer: string, messageId: string): Promise<void>;
+  /**
+   * Parked messages that are next in line for their key (sequence = lastSequence + 1, key not
+   * blocked) and due (`nextAttemptAt` null or ≤ `now`), oldest first.
+   */
+  dueParked(consumer: string, now: Date, limit: number): Promise<ParkedMessage[]>;
+  /** Stores a dead letter inside `tx`. */
+  addDeadLetter(tx: Transaction, deadLetter: DeadLetter): Promise<void>;
+  /** Dead letters of a consumer (all consumers when omitted), oldest first. */
+  listDeadLetters(consumer?: string): Promise<(DeadLetter & { readonly id: number })[]>;
+  /** Counts, for status and tests. */
+  counts(
+    consumer: string,
+  ): Promise<{ readonly receipts: number; readonly parked: number; readonly deadLetters: number }>;
+}

@@ -1,0 +1,120 @@
+import type { MigrationStep } from '../../ports/storage.js';
+
+/**
+ * Converge's own tables in PostgreSQL, all in schema `converge`, never in the application's
+ * schemas. Versions only ever get appended; a released step never changes. Each step runs in its
+ * own transaction together with its row in `converge.schema_migrations`.
+ *
+ * Message ids are `text` everywhere a message arrives from outside (inbox, dead letters, log): a
+ * malformed message from a faulty producer must still be recorded, never fail the insert. The
+ * outbox's ids are produced and validated here, so they are `uuid`. Bodies are `text`, so a body
+ * reads back byte for byte as it was written (`jsonb` would reorder keys and drop whitespace).
+ */
+export const POSTGRES_MIGRATIONS: readonly MigrationStep[] = Object.freeze([
+  Object.freeze({
+    version: 1,
+    name: 'outbox, inbox, dead letters, SQL log',
+    sql: `
+CREATE SCHEMA IF NOT EXISTS converge;
+CREATE TABLE IF NOT EXISTS converge.schema_migrations (
+  version integer PRIMARY KEY,
+  name text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE converge.outbox (
+  position bigserial PRIMARY KEY,
+  message_id uuid NOT NULL UNIQUE,
+  source text NOT NULL,
+  type text NOT NULL,
+  key text NOT NULL,
+  sequence bigint NOT NULL,
+  body text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  published_at timestamptz
+);
+CREATE INDEX outbox_unpublished ON converge.outbox (position) WHERE published_at IS NULL;
+CREATE INDEX outbox_published ON converge.outbox (published_at) WHERE published_at IS NOT NULL;
+CREATE TABLE converge.outbox_sequence (
+  source text NOT NULL,
+  key text NOT NULL,
+  last_sequence bigint NOT NULL,
+  PRIMARY KEY (source, key)
+);
+CREATE TABLE converge.inbox_key (
+  consumer text NOT NULL,
+  source text NOT NULL,
+  key text NOT NULL,
+  last_sequence bigint NOT NULL DEFAULT 0,
+  blocked_by text,
+  PRIMARY KEY (consumer, source, key)
+);
+CREATE TABLE converge.inbox_receipt (
+  consumer text NOT NULL,
+  message_id text NOT NULL,
+  source text NOT NULL,
+  key text NOT NULL,
+  sequence bigint NOT NULL,
+  outcome text NOT NULL,
+  received_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (consumer, message_id)
+);
+CREATE TABLE converge.inbox_parked (
+  consumer text NOT NULL,
+  message_id text NOT NULL,
+  source text NOT NULL,
+  key text NOT NULL,
+  sequence bigint NOT NULL,
+  type text NOT NULL,
+  body text NOT NULL,
+  attempts integer NOT NULL DEFAULT 0,
+  next_attempt_at timestamptz,
+  last_error text,
+  first_failed_at timestamptz,
+  parked_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (consumer, message_id)
+);
+-- Not unique: only a faulty producer gives two messages one (source, key, sequence), and the
+-- inbox must still be able to park both.
+CREATE INDEX inbox_parked_key ON converge.inbox_parked (consumer, source, key, sequence);
+CREATE INDEX inbox_parked_time ON converge.inbox_parked (consumer, parked_at);
+CREATE TABLE converge.dead_letter (
+  id bigserial PRIMARY KEY,
+  consumer text NOT NULL,
+  message_id text,
+  source text,
+  type text,
+  key text,
+  sequence bigint,
+  reason text NOT NULL,
+  error_class text NOT NULL,
+  error_message text NOT NULL,
+  attempts integer NOT NULL,
+  policy text NOT NULL,
+  body text NOT NULL,
+  first_failed_at timestamptz NOT NULL,
+  last_failed_at timestamptz NOT NULL,
+  status text NOT NULL DEFAULT 'open'
+);
+CREATE INDEX dead_letter_consumer ON converge.dead_letter (consumer, id);
+CREATE TABLE converge.log (
+  position bigserial PRIMARY KEY,
+  message_id text NOT NULL,
+  source text NOT NULL,
+  type text NOT NULL,
+  key text NOT NULL,
+  body text NOT NULL,
+  appended_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE converge.log_group (
+  group_name text PRIMARY KEY,
+  position bigint NOT NULL DEFAULT 0,
+  holder_id text,
+  token bigint NOT NULL DEFAULT 0,
+  lease_expires_at timestamptz NOT NULL DEFAULT now()
+);
+`,
+  }),
+]);
+
+/** The newest schema version this build knows. */
+export const POSTGRES_SCHEMA_VERSION: number = POSTGRES_MIGRATIONS.at(-1)?.version ?? 0;

@@ -1,0 +1,30 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeStorageContract } from '../../testing/storage-contract.js';
+import { describeTransportContract } from '../../testing/transport-contract.js';
+import { createSqlLogTransport } from '../../transports/sql-log/sql-log-transport.js';
+import { createSqliteStorage } from './sqlite-storage.js';
+
+function tempFile() {
+  const dir = mkdtempSync(join(tmpdir(), 'converge-sqlite-'));
+  return { path: join(dir, 'test.db'), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+describeStorageContract('SQLite file', async () => {
+  const { path, cleanup } = tempFile();
+  return { storage: createSqliteStorage({ path }), cleanup };
+});
+
+describeTransportContract('SQL log on a SQLite file', async () => {
+  const { path, cleanup } = tempFile();
+  const storage = createSqliteStorage({ path });
+  await storage.migrate();
+  return {
+    transport: createSqlLogTransport({ storage, pollIntervalMs: 20 }),
+    cleanup: async () => {
+      await storage.close();
+      await cleanup();
+    },
+  };
+});

@@ -1,0 +1,258 @@
+import type {
+  DeadLetter,
+  DeadLetterReason,
+  InboxStore,
+  KeyState,
+  ParkedMessage,
+  PoisonPolicy,
+  ReceiptOutcome,
+} from '../../ports/inbox-store.js';
+import type { Transaction } from '../../ports/storage.js';
+import type { SqliteConnection } from './sqlite-storage.js';
+
+interface ParkedRow {
+  message_id: string;
+  source: string;
+  key: string;
+  sequence: number;
+  type: string;
+  body: string;
+  attempts: number;
+  next_attempt_at: number | null;
+  last_error: string | null;
+  first_failed_at: number | null;
+}
+
+const PARKED_COLUMNS =
+  'p.message_id, p.source, p.key, p.sequence, p.type, p.body, p.attempts, p.next_attempt_at, p.last_error, p.first_failed_at';
+
+function toParked(row: ParkedRow): ParkedMessage {
+  return {
+    messageId: row.message_id,
+    source: row.source,
+    key: row.key,
+    sequence: row.sequence,
+    type: row.type,
+    body: row.body,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at === null ? null : new Date(row.next_attempt_at),
+    lastError: row.last_error,
+    firstFailedAt: row.first_failed_at === null ? null : new Date(row.first_failed_at),
+  };
+}
+
+const time = (date: Date | null): number | null => (date === null ? null : date.getTime());
+
+/**
+ * A consumer's inbox in a SQLite file. The write transaction (`BEGIN IMMEDIATE`) already excludes
+ * every other writer, so `lockKey` needs no row lock of its own.
+ */
+export class SqliteInboxStore implements InboxStore {
+  readonly #connection: SqliteConnection;
+
+  constructor(connection: SqliteConnection) {
+    this.#connection = connection;
+  }
+
+  async lockKey(tx: Transaction, consumer: string, source: string, key: string): Promise<KeyState> {
+    const [row] = await tx.query<{ last_sequence: number; blocked_by: string | null }>(
+      'SELECT last_sequence, blocked_by FROM converge_inbox_key WHERE consumer = ? AND source = ? AND key = ?',
+      [consumer, source, key],
+    );
+    return row === undefined
+      ? { lastSequence: 0, blockedBy: null }
+      : { lastSequence: row.last_sequence, blockedBy: row.blocked_by };
+  }
+
+  async setKey(
+    tx: Transaction,
+    consumer: string,
+    source: string,
+    key: string,
+    state: KeyState,
+  ): Promise<void> {
+    await tx.execute(
+      `INSERT INTO converge_inbox_key (consumer, source, key, last_sequence, blocked_by) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (consumer, source, key) DO UPDATE SET last_sequence = excluded.last_sequence, blocked_by = excluded.blocked_by`,
+      [consumer, source, key, state.lastSequence, state.blockedBy],
+    );
+  }
+
+  async recordReceipt(
+    tx: Transaction,
+    consumer: string,
+    receipt: { messageId: string; source: string; key: string; sequence: number; outcome: ReceiptOutcome },
+  ): Promise<'recorded' | 'duplicate'> {
+    const changed = await tx.execute(
+      `INSERT INTO converge_inbox_receipt (consumer, message_id, source, key, sequence, outcome, received_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      [
+        consumer,
+        receipt.messageId,
+        receipt.source,
+        receipt.key,
+        receipt.sequence,
+        receipt.outcome,
+        Date.now(),
+      ],
+    );
+    return changed === 1 ? 'recorded' : 'duplicate';
+  }
+
+  async hasReceipt(tx: Transaction, consumer: string, messageId: string): Promise<boolean> {
+    const rows = await tx.query(
+      'SELECT 1 FROM converge_inbox_receipt WHERE consumer = ? AND message_id = ?',
+      [consumer, messageId],
+    );
+    return rows.length > 0;
+  }
+
+  async park(tx: Transaction, consumer: string, m: ParkedMessage): Promise<'parked' | 'duplicate'> {
+    const changed = await tx.execute(
+      `INSERT INTO converge_inbox_parked
+         (consumer, message_id, source, key, sequence, type, body, attempts, next_attempt_at, last_error, first_failed_at, parked_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      [
+        consumer,
+        m.messageId,
+        m.source,
+        m.key,
+        m.sequence,
+        m.type,
+        m.body,
+        m.attempts,
+        time(m.nextAttemptAt),
+        m.lastError,
+        time(m.firstFailedAt),
+        Date.now(),
+      ],
+    );
+    return changed === 1 ? 'parked' : 'duplicate';
+  }
+
+  async updateParked(
+    tx: Transaction,
+    consumer: string,
+    messageId: string,
+    update: {
+      attempts: number;
+      nextAttemptAt: Date | null;
+      lastError: string | null;
+      firstFailedAt: Date | null;
+    },
+  ): Promise<void> {
+    await tx.execute(
+      `UPDATE converge_inbox_parked SET attempts = ?, next_attempt_at = ?, last_error = ?, first_failed_at = ?
+       WHERE consumer = ? AND message_id = ?`,
+      [
+        update.attempts,
+        time(update.nextAttemptAt),
+        update.lastError,
+        time(update.firstFailedAt),
+        consumer,
+        messageId,
+      ],
+    );
+  }
+
+  async findParked(
+    tx: Transaction,
+    consumer: string,
+    source: string,
+    key: string,
+    sequence: number,
+  ): Promise<ParkedMessage | null> {
+    const [row] = await tx.query<ParkedRow>(
+      `SELECT ${PARKED_COLUMNS} FROM converge_inbox_parked p
+       WHERE p.consumer = ? AND p.source = ? AND p.key = ? AND p.sequence = ? ORDER BY p.parked_at LIMIT 1`,
+      [consumer, source, key, sequence],
+    );
+    return row === undefined ? null : toParked(row);
+  }
+
+  async deleteParked(tx: Transaction, consumer: string, messageId: string): Promise<void> {
+    await tx.execute('DELETE FROM converge_inbox_parked WHERE consumer = ? AND message_id = ?', [
+      consumer,
+      messageId,
+    ]);
+  }
+
+  dueParked(consumer: string, now: Date, limit: number): Promise<ParkedMessage[]> {
+    return this.#connection.use((statements) =>
+      statements
+        .all<ParkedRow>(
+          `SELECT ${PARKED_COLUMNS} FROM converge_inbox_parked p
+           LEFT JOIN converge_inbox_key k ON k.consumer = p.consumer AND k.source = p.source AND k.key = p.key
+           WHERE p.consumer = ? AND p.sequence = coalesce(k.last_sequence, 0) + 1 AND k.blocked_by IS NULL
+             AND (p.next_attempt_at IS NULL OR p.next_attempt_at <= ?)
+           ORDER BY p.parked_at LIMIT ?`,
+          [consumer, now.getTime(), limit],
+        )
+        .map(toParked),
+    );
+  }
+
+  async addDeadLetter(tx: Transaction, d: DeadLetter): Promise<void> {
+    await tx.execute(
+      `INSERT INTO converge_dead_letter (consumer, message_id, source, type, key, sequence, reason, error_class, error_message,
+         attempts, policy, body, first_failed_at, last_failed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        d.consumer,
+        d.messageId,
+        d.source,
+        d.type,
+        d.key,
+        d.sequence,
+        d.reason,
+        d.errorClass,
+        d.errorMessage,
+        d.attempts,
+        d.policy,
+        d.body,
+        d.firstFailedAt.getTime(),
+        d.lastFailedAt.getTime(),
+      ],
+    );
+  }
+
+  listDeadLetters(consumer?: string): Promise<(DeadLetter & { readonly id: number })[]> {
+    return this.#connection.use((statements) =>
+      statements
+        .all<Record<string, unknown>>(
+          `SELECT * FROM converge_dead_letter WHERE (? IS NULL OR consumer = ?) ORDER BY id`,
+          [consumer ?? null, consumer ?? null],
+        )
+        .map((row) => ({
+          id: row.id as number,
+          consumer: row.consumer as string,
+          messageId: row.message_id as string | null,
+          source: row.source as string | null,
+          type: row.type as string | null,
+          key: row.key as string | null,
+          sequence: row.sequence as number | null,
+          reason: row.reason as DeadLetterReason,
+          errorClass: row.error_class as string,
+          errorMessage: row.error_message as string,
+          attempts: row.attempts as number,
+          policy: row.policy as PoisonPolicy,
+          body: row.body as string,
+          firstFailedAt: new Date(row.first_failed_at as number),
+          lastFailedAt: new Date(row.last_failed_at as number),
+        })),
+    );
+  }
+
+  counts(consumer: string): Promise<{ receipts: number; parked: number; deadLetters: number }> {
+    return this.#connection.use((statements) => {
+      const count = (table: string) =>
+        statements.get<{ n: number }>(`SELECT count(*) AS n FROM ${table} WHERE consumer = ?`, [consumer])
+          ?.n ?? 0;
+      return {
+        receipts: count('converge_inbox_receipt'),
+        parked: count('converge_inbox_parked'),
+        deadLetters: count('converge_dead_letter'),
+      };
+    });
+  }
+}

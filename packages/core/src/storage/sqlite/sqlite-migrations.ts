@@ -1,0 +1,109 @@
+import type { MigrationStep } from '../../ports/storage.js';
+
+/**
+ * Converge's own tables in a SQLite file, all named `converge_*` so they stay apart from the
+ * application's tables. Versions only ever get appended; a released step never changes.
+ * Times are stored as milliseconds since the Unix epoch.
+ */
+export const SQLITE_MIGRATIONS: readonly MigrationStep[] = Object.freeze([
+  {
+    version: 1,
+    name: 'outbox, inbox, dead letters, SQL log',
+    sql: `
+CREATE TABLE converge_outbox (
+  position INTEGER PRIMARY KEY AUTOINCREMENT,
+  message_id TEXT NOT NULL UNIQUE,
+  source TEXT NOT NULL,
+  type TEXT NOT NULL,
+  key TEXT NOT NULL,
+  sequence INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  published_at INTEGER
+);
+CREATE INDEX converge_outbox_unpublished ON converge_outbox (position) WHERE published_at IS NULL;
+CREATE INDEX converge_outbox_published ON converge_outbox (published_at) WHERE published_at IS NOT NULL;
+CREATE TABLE converge_outbox_sequence (
+  source TEXT NOT NULL,
+  key TEXT NOT NULL,
+  last_sequence INTEGER NOT NULL,
+  PRIMARY KEY (source, key)
+) WITHOUT ROWID;
+CREATE TABLE converge_lease (
+  name TEXT PRIMARY KEY,
+  holder_id TEXT NOT NULL,
+  token INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE converge_inbox_key (
+  consumer TEXT NOT NULL,
+  source TEXT NOT NULL,
+  key TEXT NOT NULL,
+  last_sequence INTEGER NOT NULL,
+  blocked_by TEXT,
+  PRIMARY KEY (consumer, source, key)
+) WITHOUT ROWID;
+CREATE TABLE converge_inbox_receipt (
+  consumer TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  source TEXT NOT NULL,
+  key TEXT NOT NULL,
+  sequence INTEGER NOT NULL,
+  outcome TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY (consumer, message_id)
+) WITHOUT ROWID;
+CREATE TABLE converge_inbox_parked (
+  consumer TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  source TEXT NOT NULL,
+  key TEXT NOT NULL,
+  sequence INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  body TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_attempt_at INTEGER,
+  last_error TEXT,
+  first_failed_at INTEGER,
+  parked_at INTEGER NOT NULL,
+  PRIMARY KEY (consumer, message_id)
+) WITHOUT ROWID;
+CREATE INDEX converge_inbox_parked_key ON converge_inbox_parked (consumer, source, key, sequence);
+CREATE TABLE converge_dead_letter (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  consumer TEXT NOT NULL,
+  message_id TEXT,
+  source TEXT,
+  type TEXT,
+  key TEXT,
+  sequence INTEGER,
+  reason TEXT NOT NULL,
+  error_class TEXT NOT NULL,
+  error_message TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  policy TEXT NOT NULL,
+  body TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'open',
+  first_failed_at INTEGER NOT NULL,
+  last_failed_at INTEGER NOT NULL
+);
+CREATE INDEX converge_dead_letter_consumer ON converge_dead_letter (consumer, id);
+CREATE TABLE converge_log (
+  position INTEGER PRIMARY KEY AUTOINCREMENT,
+  message_id TEXT NOT NULL,
+  source TEXT NOT NULL,
+  type TEXT NOT NULL,
+  key TEXT NOT NULL,
+  body TEXT NOT NULL,
+  appended_at INTEGER NOT NULL
+);
+CREATE TABLE converge_log_group (
+  group_name TEXT PRIMARY KEY,
+  position INTEGER NOT NULL,
+  holder_id TEXT,
+  token INTEGER NOT NULL,
+  lease_expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+`,
+  },
+]);

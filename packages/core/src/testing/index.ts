@@ -1,0 +1,9 @@
+/**
+ * `@converge/core/testing`: contract suites and helpers for adapter authors and for Converge's
+ * own tests. Depends on Vitest.
+ */
+
+export { createPostgresTestDatabase, type PostgresTestDatabase } from './postgres-test-database.js';
+export { describeStorageContract, type StorageFactory } from './storage-contract.js';
+export { describeTransportContract, type TransportFactory } from './transport-contract.js';
+export { waitFor } from './wait-for.js';
