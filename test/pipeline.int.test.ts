@@ -49,6 +49,25 @@ describe.each(backends)('pipeline on $name', (backend) => {
       return message!;
     });
 
+  it('a relay and a consumer refuse to start against a database migrated by a newer Converge', async () => {
+    for (const storage of [pipeline.producer, pipeline.consumerDb]) {
+      await storage.transaction((tx) =>
+        backend.name === 'postgres'
+          ? tx.execute(
+              "INSERT INTO converge.schema_migrations (version, name) VALUES (999, 'from the future')",
+            )
+          : tx.execute(
+              "INSERT INTO converge_schema_migrations (version, name, applied_at) VALUES (999, 'from the future', 0)",
+            ),
+      );
+    }
+    await expect(pipeline.startRelay()).rejects.toMatchObject({
+      code: 'SCHEMA_TOO_NEW',
+      message: expect.stringMatching(/version 999.*upgrade @converge\/core/),
+    });
+    await expect(pipeline.subscribe({})).rejects.toMatchObject({ code: 'SCHEMA_TOO_NEW' });
+  });
+
   it('applies a committed business change exactly once in the consumer, and nothing of a rolled-back one', async () => {
     await pipeline.subscribe({});
     await pipeline.startRelay();
@@ -226,6 +245,42 @@ describe.each(backends)('pipeline on $name', (backend) => {
     expect(letters.find((d) => d.reason === 'MALFORMED')?.body).toBe('this is not json');
     expect(letters.find((d) => d.reason === 'MISSING_ATTRIBUTE')?.errorMessage).toContain('subject');
     expect((await pipeline.effects()).map((e) => e.messageId)).toContain(ok.id);
+  });
+
+  it('an append that fails on an id already in the outbox uses up no sequence, even when the caller catches the error and commits', async () => {
+    const first = await pipeline.producer.transaction((tx) =>
+      pipeline.outbox.append(tx, [{ type: 'customer.unsubscribed', key: 'c-1', data: { n: 1 } }]),
+    );
+    let failure: unknown = null;
+    const committed = await pipeline.producer
+      .transaction(async (tx) => {
+        failure = await pipeline.outbox
+          .append(tx, [
+            { type: 'customer.unsubscribed', key: 'c-1', data: { n: 2 } },
+            { type: 'customer.unsubscribed', key: 'c-1', data: { n: 3 }, id: first[0]!.id },
+          ])
+          .then(
+            () => null,
+            (error: unknown) => error,
+          );
+      })
+      .then(
+        () => 'committed',
+        (error: unknown) => error,
+      );
+    // SQLite commits the rest of the transaction; PostgreSQL refuses to commit a transaction
+    // whose statement failed, and says so.
+    if (backend.name === 'postgres') expect(committed).toMatchObject({ code: 'TRANSACTION_ABORTED' });
+    else expect(committed).toBe('committed');
+    expect(failure).toMatchObject({ code: 'MESSAGE_ID_CONFLICT', details: { field: 'id' } });
+    const [next] = await pipeline.producer.transaction((tx) =>
+      pipeline.outbox.append(tx, [{ type: 'customer.unsubscribed', key: 'c-1', data: { n: 4 } }]),
+    );
+    expect(next!.sequence).toBe(2);
+    await pipeline.subscribe({});
+    await pipeline.startRelay();
+    await waitFor('both messages applied', async () => (await pipeline.effects()).length >= 2);
+    expect((await pipeline.effects()).map((e) => e.sequence)).toEqual([1, 2]);
   });
 
   it('several relays at once publish everything, and every message takes effect once', async () => {

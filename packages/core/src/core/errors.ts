@@ -120,6 +120,13 @@ export function isTransientDatabaseError(error: unknown): boolean {
   );
 }
 
+/** A unique or primary-key violation from PostgreSQL (`23505`) or SQLite. */
+export function isUniqueViolation(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
 /** A short, single-line description of any thrown value, safe to store and print. */
 export function describeError(error: unknown): { errorClass: string; message: string } {
   if (error instanceof Error) return { errorClass: error.name, message: error.message };

@@ -98,6 +98,7 @@ export function createInbox(options: InboxOptions): Inbox {
         maxMessageBytes: config.maxMessageBytes,
         maxDrain: 1000,
       });
+      await options.storage.assertSchemaCurrent();
       const mutex = new AsyncMutex();
 
       const onBatch = (batch: readonly Delivery[]) =>

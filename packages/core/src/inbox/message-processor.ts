@@ -14,7 +14,7 @@
  * - The handler failed: a `TerminalError`, an oversized body or exhausted retries go to the dead
  *   letters; then the poison policy decides: `block-key` keeps K's later messages parked behind
  *   the dead letter (order preserved), `skip` advances K past it. Any other error parks the
- *   message with its attempt count and the time of its next attempt (exponential backoff, full
+ *   message with its attempt count and the time of its next attempt (exponential backoff, equal
  *   jitter); the retry loop picks it up when due.
  * - An envelope too malformed to carry a key is dead-lettered with the `skip` policy.
  */

@@ -5,7 +5,7 @@ import {
   type MessageDraft,
   serializeEnvelope,
 } from '../core/envelope.js';
-import { ConvergeError } from '../core/errors.js';
+import { ConvergeError, isUniqueViolation } from '../core/errors.js';
 import type { Storage, Transaction } from '../ports/storage.js';
 
 export interface OutboxOptions {
@@ -28,8 +28,9 @@ export interface Outbox {
    *
    * @returns the envelopes as they will be published.
    * @throws ConvergeError `OUTBOX_APPEND_OUTSIDE_TRANSACTION`, `MESSAGE_INVALID` (with
-   *   `details.field`) or `MESSAGE_TOO_LARGE`; nothing is written then, and the caller should
-   *   roll its transaction back.
+   *   `details.field`), `MESSAGE_TOO_LARGE` or `MESSAGE_ID_CONFLICT` (an explicit `id` already in
+   *   the outbox); nothing of the append is written then (no sequence is used up), and the caller
+   *   should roll its transaction back.
    * @example
    * await storage.transaction(async (tx) => {
    *   await tx.execute('UPDATE customer SET status = ? WHERE id = ?', ['unsubscribed', id]);
@@ -39,6 +40,7 @@ export interface Outbox {
   append(tx: Transaction, messages: readonly MessageDraft[]): Promise<Envelope[]>;
 }
 
+const SAVEPOINT = 'converge_outbox_append';
 const SOURCE = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
 
 /** Creates the outbox of one owner service. */
@@ -55,6 +57,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
     source: options.source,
     maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     now: options.now ?? (() => new Date()),
+    errorAbortsTransaction: options.storage.capabilities.errorAbortsTransaction,
   });
 
   return Object.freeze({
@@ -79,25 +82,62 @@ export function createOutbox(options: OutboxOptions): Outbox {
         serializeEnvelope({ ...envelope, sequence: Number.MAX_SAFE_INTEGER }, index, config.maxMessageBytes);
         return envelope;
       });
-      const countByKey = new Map<string, number>();
-      for (const envelope of drafts)
-        countByKey.set(envelope.subject, (countByKey.get(envelope.subject) ?? 0) + 1);
-      // Reserve in key order, so two producers touching the same keys lock them in one order.
-      const nextByKey = new Map<string, number>();
-      for (const key of [...countByKey.keys()].sort()) {
-        nextByKey.set(
-          key,
-          await config.store.reserveSequence(tx, config.source, key, countByKey.get(key) ?? 1),
-        );
-      }
-      const rows = drafts.map((envelope, index) => {
-        const sequence = nextByKey.get(envelope.subject) ?? 1;
-        nextByKey.set(envelope.subject, sequence + 1);
-        const sequenced: Envelope = { ...envelope, sequence };
-        return { envelope: sequenced, body: serializeEnvelope(sequenced, index, config.maxMessageBytes) };
+      const seen = new Set<string>();
+      drafts.forEach((envelope, index) => {
+        if (seen.has(envelope.id)) {
+          throw new ConvergeError(
+            'MESSAGE_INVALID',
+            `Message ${index}: field 'id' repeats the id of an earlier message in this append (${envelope.id}); give each message its own id or omit it.`,
+            { details: { index, field: 'id' } },
+          );
+        }
+        seen.add(envelope.id);
       });
-      await config.store.insert(tx, rows);
-      return rows.map((row) => row.envelope);
+      // Where a failed statement does not abort the transaction (SQLite), a savepoint keeps the
+      // append all-or-nothing: a caller who catches the error and commits must not commit a
+      // reserved sequence without its message, or the key would wait for it forever.
+      const savepoint = !config.errorAbortsTransaction;
+      if (savepoint) await tx.execute(`SAVEPOINT ${SAVEPOINT}`);
+      try {
+        const rows = await write(tx, drafts);
+        if (savepoint) await tx.execute(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+        return rows.map((row) => row.envelope);
+      } catch (error) {
+        if (savepoint) {
+          await tx.execute(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+          await tx.execute(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+        }
+        if (isUniqueViolation(error)) {
+          throw new ConvergeError(
+            'MESSAGE_ID_CONFLICT',
+            'outbox.append: a message with one of these ids is already in the outbox; omit `id` to get a fresh UUIDv7, or use a new one.',
+            { cause: error, details: { field: 'id' } },
+          );
+        }
+        throw error;
+      }
     },
   });
+
+  async function write(tx: Transaction, drafts: readonly Envelope[]) {
+    const countByKey = new Map<string, number>();
+    for (const envelope of drafts)
+      countByKey.set(envelope.subject, (countByKey.get(envelope.subject) ?? 0) + 1);
+    // Reserve in key order, so two producers touching the same keys lock them in one order.
+    const nextByKey = new Map<string, number>();
+    for (const key of [...countByKey.keys()].sort()) {
+      nextByKey.set(
+        key,
+        await config.store.reserveSequence(tx, config.source, key, countByKey.get(key) ?? 1),
+      );
+    }
+    const rows = drafts.map((envelope, index) => {
+      const sequence = nextByKey.get(envelope.subject) ?? 1;
+      nextByKey.set(envelope.subject, sequence + 1);
+      const sequenced: Envelope = { ...envelope, sequence };
+      return { envelope: sequenced, body: serializeEnvelope(sequenced, index, config.maxMessageBytes) };
+    });
+    await config.store.insert(tx, rows);
+    return rows;
+  }
 }

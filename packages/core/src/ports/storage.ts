@@ -32,6 +32,12 @@ export interface StorageCapabilities {
   readonly notifications: boolean;
   /** Several connections may write at the same time (otherwise writers take turns). */
   readonly multipleConnections: boolean;
+  /**
+   * A failed statement aborts the whole transaction (PostgreSQL). When false (SQLite), only the
+   * statement is undone and the caller could still commit, so multi-statement writes that must be
+   * all-or-nothing run inside a SAVEPOINT.
+   */
+  readonly errorAbortsTransaction: boolean;
 }
 
 /** One applied (or, in a dry run, pending) migration. */

@@ -58,6 +58,9 @@ export interface Relay {
   readonly consecutiveFailures: number;
 }
 
+const PRUNE_CHUNK = 10_000;
+const PRUNE_MAX_CHUNKS = 100;
+
 /** Creates a relay. Any number may run against one outbox. */
 export function createRelay(options: RelayOptions): Relay {
   const config = Object.freeze({
@@ -115,7 +118,14 @@ export function createRelay(options: RelayOptions): Relay {
   async function pruneIfDue(): Promise<void> {
     if (Date.now() - lastPruneAt < config.pruneIntervalMs) return;
     lastPruneAt = Date.now();
-    const pruned = await storage.outbox.prunePublished(new Date(Date.now() - config.retentionMs), 10_000);
+    const before = new Date(Date.now() - config.retentionMs);
+    // In chunks, so no single statement holds locks for long; bounded, so a pass always ends.
+    let pruned = 0;
+    for (let chunk = 0; chunk < PRUNE_MAX_CHUNKS; chunk += 1) {
+      const deleted = await storage.outbox.prunePublished(before, PRUNE_CHUNK);
+      pruned += deleted;
+      if (deleted < PRUNE_CHUNK || !running) break;
+    }
     if (pruned > 0) config.logger.debug({ relayId: config.relayId, pruned }, 'pruned published outbox rows');
   }
 
@@ -149,6 +159,8 @@ export function createRelay(options: RelayOptions): Relay {
     publishOnce,
     async start(): Promise<void> {
       if (running) return;
+      // Refuse to run against a schema this build does not know (SCHEMA_TOO_NEW / SCHEMA_OUT_OF_DATE).
+      await storage.assertSchemaCurrent();
       running = true;
       if (storage.capabilities.notifications && storage.listen) {
         unlisten = await storage

@@ -32,6 +32,7 @@ export function ownPoolSource(options: {
   readonly connectionString: string;
   readonly max: number | undefined;
   readonly applicationName: string;
+  readonly connectionTimeoutMillis: number;
 }): PgConnectionSource {
   let driver: Promise<PgModule['default']> | undefined;
   let pool: Promise<PgPoolLike> | undefined;
@@ -58,6 +59,7 @@ export function ownPoolSource(options: {
         const created = new pg.Pool({
           connectionString: options.connectionString,
           application_name: options.applicationName,
+          connectionTimeoutMillis: options.connectionTimeoutMillis,
           ...(options.max === undefined ? {} : { max: options.max }),
         });
         // An idle connection that dies is removed by the pool; without a listener the 'error'
@@ -74,6 +76,7 @@ export function ownPoolSource(options: {
       const client = new pg.Client({
         connectionString: options.connectionString,
         application_name: options.applicationName,
+        connectionTimeoutMillis: options.connectionTimeoutMillis,
       });
       // This client is discarded after it ends; errors are handled by the listener while it
       // listens, and ignored afterwards rather than crashing the process.

@@ -224,6 +224,7 @@ describe.skipIf(!first)('PostgreSQL storage', () => {
         skipLocked: true,
         notifications: true,
         multipleConnections: true,
+        errorAbortsTransaction: true,
       });
       expect(() => createPostgresStorage({ connectionString: 'sqlite:x.db' })).toThrow(
         expect.objectContaining({ code: 'DATABASE_URL_INVALID' }),

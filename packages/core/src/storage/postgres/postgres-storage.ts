@@ -24,6 +24,8 @@ export type PostgresStorageOptions =
       readonly max?: number;
       /** Shown in `pg_stat_activity`. Default 'converge'. */
       readonly applicationName?: string;
+      /** How long to wait for a new connection before failing. Default 10000 ms (pg's own default waits forever). */
+      readonly connectionTimeoutMillis?: number;
     }
   | {
       /** Your `pg.Pool` (or anything shaped like one). `close()` leaves it open. */
@@ -34,6 +36,7 @@ const CAPABILITIES: StorageCapabilities = Object.freeze({
   skipLocked: true,
   notifications: true,
   multipleConnections: true,
+  errorAbortsTransaction: true,
 });
 
 /**
@@ -102,6 +105,7 @@ function resolve(options: PostgresStorageOptions): { source: PgConnectionSource;
     connectionString: parsed.url,
     max: options.max,
     applicationName: options.applicationName ?? 'converge',
+    connectionTimeoutMillis: options.connectionTimeoutMillis ?? 10_000,
   });
   return { source: ownPoolSource(resolved), description: maskSecrets(parsed.url) };
 }

@@ -24,6 +24,7 @@ const CAPABILITIES: StorageCapabilities = Object.freeze({
   skipLocked: false,
   notifications: false,
   multipleConnections: false,
+  errorAbortsTransaction: false,
 });
 
 /**
