@@ -61,6 +61,12 @@ export interface OutboxStore {
     readonly limit: number;
     readonly leaseMs: number;
   }): Promise<OutboxClaim | null>;
+  /**
+   * Gives up whatever `relayId` still holds beyond its claims, so a replacement relay can start at
+   * once (SQLite: expires its outbox lease, keeping the fencing token; PostgreSQL: nothing, row
+   * locks end with each claim). Called by `relay.stop()`.
+   */
+  releaseRelay(relayId: string): Promise<void>;
   /** Deletes up to `limit` rows published before `before`; returns how many. */
   prunePublished(before: Date, limit: number): Promise<number>;
   status(): Promise<OutboxStatus>;

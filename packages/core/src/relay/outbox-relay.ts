@@ -172,6 +172,12 @@ export function createRelay(options: RelayOptions): Relay {
             );
             return null;
           });
+        if (!running) {
+          // stop() ran while we were subscribing: it could not close what did not exist yet.
+          await unlisten?.();
+          unlisten = null;
+          return;
+        }
       }
       loop = run();
     },
@@ -179,10 +185,16 @@ export function createRelay(options: RelayOptions): Relay {
       running = false;
       waker.wake();
       backoff.wake();
+      const wasRunning = loop !== null;
       await loop;
       loop = null;
       await unlisten?.();
       unlisten = null;
+      if (wasRunning) {
+        await storage.outbox.releaseRelay(config.relayId).catch((error: unknown) => {
+          config.logger.warn({ error: describeError(error) }, 'relay could not give up its lease on stop');
+        });
+      }
     },
   };
 }

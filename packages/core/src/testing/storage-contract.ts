@@ -107,6 +107,21 @@ export function describeStorageContract(name: string, factory: StorageFactory): 
         await second?.release();
       });
 
+      it('a relay that gives up (released claim or stopped relay) lets another relay claim at once', async () => {
+        await storage.transaction((tx) => appendOne(storage, tx, 'a'));
+        const first = await storage.outbox.claim({ relayId: 'r1', limit: 10, leaseMs: 60_000 });
+        expect(first?.rows).toHaveLength(1);
+        await first?.release();
+        const second = await storage.outbox.claim({ relayId: 'r2', limit: 10, leaseMs: 60_000 });
+        expect(second?.rows).toHaveLength(1);
+        await second?.markPublished();
+        await storage.outbox.releaseRelay('r2');
+        await storage.transaction((tx) => appendOne(storage, tx, 'b'));
+        const third = await storage.outbox.claim({ relayId: 'r3', limit: 10, leaseMs: 60_000 });
+        expect(third?.rows.map((row) => row.envelope.subject)).toEqual(['b']);
+        await third?.release();
+      });
+
       it('two relays never hold the same row at once', async () => {
         await storage.transaction(async (tx) => {
           for (let i = 0; i < 6; i += 1) await appendOne(storage, tx, `k${i}`);

@@ -106,6 +106,10 @@ export class PostgresOutboxStore implements OutboxStore {
     }
   }
 
+  async releaseRelay(_relayId: string): Promise<void> {
+    // Row locks end with each claim's transaction; nothing outlives it.
+  }
+
   async prunePublished(before: Date, limit: number): Promise<number> {
     const { rowCount } = await this.#connection.query(
       `DELETE FROM converge.outbox WHERE position IN (

@@ -43,3 +43,11 @@ export function holdsLease(
   );
   return current !== undefined && current.holder_id === holderId && current.token === token;
 }
+
+/** Lets lease `name` go if `holderId` holds it: it expires now; the token stays, so fencing still works. */
+export function expireLease(statements: StatementCache, name: string, holderId: string): void {
+  statements.run('UPDATE converge_lease SET expires_at = 0 WHERE name = ? AND holder_id = ?', [
+    name,
+    holderId,
+  ]);
+}

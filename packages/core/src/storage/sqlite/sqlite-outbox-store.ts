@@ -2,7 +2,7 @@ import type { Envelope } from '../../core/envelope.js';
 import { ConvergeError } from '../../core/errors.js';
 import type { OutboxClaim, OutboxRow, OutboxStatus, OutboxStore } from '../../ports/outbox-store.js';
 import type { Transaction } from '../../ports/storage.js';
-import { holdsLease, takeLease } from './sqlite-lease.js';
+import { expireLease, holdsLease, takeLease } from './sqlite-lease.js';
 import type { SqliteConnection } from './sqlite-storage.js';
 
 const RELAY_LEASE = 'outbox-relay';
@@ -86,8 +86,15 @@ export class SqliteOutboxStore implements OutboxStore {
             [Date.now(), JSON.stringify(rows.map((row) => row.position))],
           );
         }),
-      release: async () => {},
+      // The transport is down: let another relay (perhaps with a working transport) take over.
+      release: () => this.releaseRelay(options.relayId),
     };
+  }
+
+  releaseRelay(relayId: string): Promise<void> {
+    return this.#connection.transaction((_tx, statements) => {
+      expireLease(statements, RELAY_LEASE, relayId);
+    });
   }
 
   prunePublished(before: Date, limit: number): Promise<number> {
