@@ -15,7 +15,6 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import {
   createOutbox,
   createRelay,
-  type Logger,
   type Relay,
   type Storage,
   type Transport,
@@ -26,6 +25,7 @@ import {
   type PostgresTestDatabase,
 } from '../packages/core/src/testing/postgres-test-database.js';
 import { createNaiveRelay, type NaiveRelay } from './support/naive-relay.js';
+import { createWarningLog } from './support/relay-probes.js';
 
 const WRITERS = 32;
 const MIN_TRANSACTIONS_PER_WRITER = 20;
@@ -54,21 +54,6 @@ function createRecordingTransport(): RecordingTransport {
       throw new Error('the recording transport only records what the relay publishes');
     },
     async close() {},
-  };
-}
-
-/** Keeps the relay's warnings (failed claims, publishes or marks), which a healthy run has none of. */
-function createWarningLog(): { logger: Logger; warnings: string[] } {
-  const warnings: string[] = [];
-  const ignore = () => {};
-  return {
-    warnings,
-    logger: {
-      debug: ignore,
-      info: ignore,
-      warn: (_fields, message) => warnings.push(message),
-      error: (_fields, message) => warnings.push(message),
-    },
   };
 }
 
@@ -277,7 +262,7 @@ describe('commit-order gap (PostgreSQL)', () => {
       expect(committed).toHaveLength(appended.length);
 
       // Converge's relay: at-least-once, so every committed message, and (one healthy relay) no warnings.
-      expect(warnings).toEqual([]);
+      expect(warnings.map((w) => w.message)).toEqual([]);
       expect(new Set(transport.published)).toEqual(new Set(committed));
 
       const naivePublished = new Set(naive.published);
