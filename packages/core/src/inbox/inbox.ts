@@ -20,7 +20,11 @@ import type { PoisonPolicy } from '../ports/inbox-store.js';
 import { type Logger, silentLogger } from '../ports/logger.js';
 import type { Storage } from '../ports/storage.js';
 import type { Delivery, Subscription, Transport } from '../ports/transport.js';
-import { type MessageHandler, MessageProcessor } from './message-processor.js';
+import {
+  type Batch,
+  type MessageHandler,
+  MessageProcessor,
+} from './message-processor.js';
 
 export interface InboxOptions {
   /** The consumer service's own database (where its effects, receipts and dead letters live). */
@@ -101,12 +105,35 @@ export function createInbox(options: InboxOptions): Inbox {
       await options.storage.assertSchemaCurrent();
       const mutex = new AsyncMutex();
 
-      const onBatch = (batch: readonly Delivery[]) =>
+      // Optimistic until a handler fails; careful (a savepoint per message) until a careful batch
+      // runs without a handler failure, so a failing dependency is not called twice per delivery.
+      let optimistic = true;
+      const runBatch = (deliveries: readonly Delivery[], now: Date, mode: { optimistic: boolean }) =>
+        options.storage.transaction(async (tx) => {
+          const batch: Batch = {
+            anyParked: await options.storage.inbox.hasParked(tx, config.consumer),
+            optimistic: mode.optimistic,
+            handlerFailures: 0,
+          };
+          for (const delivery of deliveries) await processor.receive(tx, delivery.body, now, batch);
+          return batch;
+        });
+      const onBatch = (deliveries: readonly Delivery[]) =>
         mutex.run(async () => {
           const now = new Date();
-          await options.storage.transaction(async (tx) => {
-            for (const delivery of batch) await processor.receive(tx, delivery.body, now);
-          });
+          if (optimistic) {
+            try {
+              await runBatch(deliveries, now, { optimistic: true });
+              faults.reach(FaultPoint.AFTER_HANDLER_COMMIT_BEFORE_ACK);
+              return;
+            } catch {
+              // A handler failed (`OptimisticBatchFailed`), or a statement after it did (on
+              // PostgreSQL, a handler that swallowed its own SQL error aborts the transaction):
+              // either way, run the batch again with a savepoint per message.
+            }
+          }
+          const careful = await runBatch(deliveries, now, { optimistic: false });
+          optimistic = careful.handlerFailures === 0;
           faults.reach(FaultPoint.AFTER_HANDLER_COMMIT_BEFORE_ACK);
         });
 

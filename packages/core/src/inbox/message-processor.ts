@@ -8,15 +8,22 @@
  *   predecessor (or for the dead letter to be replayed); the transport is acknowledged.
  * - s = last + 1: *applied*. A type the subscription does not handle is acknowledged without
  *   effect and still advances K (so nobody waits forever for a number it ignores). Otherwise the
- *   handler runs under a savepoint; on success the receipt and the new key state are written in
- *   the same transaction as the handler's effect. Then the parked successors of K that are due
- *   are applied in turn ("drained").
+ *   handler runs; on success the receipt and the new key state are written in the same
+ *   transaction as the handler's effect. Then the parked successors of K that are due are applied
+ *   in turn ("drained").
  * - The handler failed: a `TerminalError`, an oversized body or exhausted retries go to the dead
  *   letters; then the poison policy decides: `block-key` keeps K's later messages parked behind
  *   the dead letter (order preserved), `skip` advances K past it. Any other error parks the
  *   message with its attempt count and the time of its next attempt (exponential backoff, equal
  *   jitter); the retry loop picks it up when due.
  * - An envelope too malformed to carry a key is dead-lettered with the `skip` policy.
+ *
+ * Batches run in one of two modes (see `Batch`). *Optimistic*: handlers run without a savepoint,
+ * and a handler failure aborts the whole batch (`OptimisticBatchFailed`), which the inbox then
+ * runs again *carefully*: each handler under a savepoint, so a failure rolls back only that
+ * handler's writes and the rules above apply. Most batches have no failure, and skip two
+ * statements per message. Nothing is applied twice either way: the batch's transaction commits
+ * only once, with everything it applied.
  */
 import { type Envelope, parseEnvelope } from '../core/envelope.js';
 import { describeError, isRetryableError, isTerminalError } from '../core/errors.js';
@@ -58,6 +65,26 @@ interface Attempt {
 
 type Outcome = { readonly advanced: KeyState } | { readonly waiting: true };
 
+/** What one batch (one transaction) knows and how it runs its handlers. */
+export interface Batch {
+  /** False once a batch-start check found no parked message of this consumer, and none was parked since. */
+  anyParked: boolean;
+  /** Run handlers without a savepoint; a handler failure throws `OptimisticBatchFailed`. */
+  readonly optimistic: boolean;
+  /** Handler failures in this batch (careful mode). */
+  handlerFailures: number;
+}
+
+/** A handler failed in an optimistic batch: roll the transaction back and run the batch carefully. */
+export class OptimisticBatchFailed extends Error {
+  constructor(cause: unknown) {
+    super('a handler failed in an optimistic batch; the batch runs again with a savepoint per message', {
+      cause,
+    });
+    this.name = 'OptimisticBatchFailed';
+  }
+}
+
 const SAVEPOINT = 'converge_handler';
 
 /** Applies the state machine above to received messages and to due parked ones. */
@@ -69,7 +96,7 @@ export class MessageProcessor {
   }
 
   /** Handles a message as it came off the transport. */
-  async receive(tx: Transaction, body: string, now: Date): Promise<void> {
+  async receive(tx: Transaction, body: string, now: Date, batch: Batch): Promise<void> {
     const parsed = parseEnvelope(body);
     if (!parsed.ok) {
       const problem = parsed.problem;
@@ -83,17 +110,23 @@ export class MessageProcessor {
     if (envelope.sequence <= state.lastSequence || state.blockedBy === envelope.id) return;
     if (state.blockedBy !== null || envelope.sequence > state.lastSequence + 1) {
       await store.park(tx, consumer, parkedFrom(envelope, body));
+      batch.anyParked = true;
       return;
     }
     // Already waiting for a retry (a redelivery of a message that failed): the retry loop owns it.
-    if ((await store.findParked(tx, consumer, envelope.source, envelope.subject, envelope.sequence)) !== null)
+    if (
+      batch.anyParked &&
+      (await store.findParked(tx, consumer, envelope.source, envelope.subject, envelope.sequence)) !== null
+    )
       return;
-    const outcome = await this.#apply(tx, { envelope, body, parked: null }, state, now);
-    if ('advanced' in outcome) await this.#drain(tx, envelope, outcome.advanced, now);
+    const outcome = await this.#apply(tx, { envelope, body, parked: null }, state, now, batch);
+    if ('advanced' in outcome && batch.anyParked)
+      await this.#drain(tx, envelope, outcome.advanced, now, batch);
   }
 
   /** Retries a parked message that `dueParked` reported (re-checking its turn under the key lock). */
   async retry(tx: Transaction, parked: ParkedMessage, now: Date): Promise<void> {
+    const batch: Batch = { anyParked: true, optimistic: false, handlerFailures: 0 };
     const { consumer, store } = this.#config;
     const state = await store.lockKey(tx, consumer, parked.source, parked.key);
     if (state.blockedBy !== null || parked.sequence !== state.lastSequence + 1) return;
@@ -104,11 +137,12 @@ export class MessageProcessor {
       { envelope: parsed.envelope, body: parked.body, parked },
       state,
       now,
+      batch,
     );
-    if ('advanced' in outcome) await this.#drain(tx, parsed.envelope, outcome.advanced, now);
+    if ('advanced' in outcome) await this.#drain(tx, parsed.envelope, outcome.advanced, now, batch);
   }
 
-  async #drain(tx: Transaction, first: Envelope, state: KeyState, now: Date): Promise<void> {
+  async #drain(tx: Transaction, first: Envelope, state: KeyState, now: Date, batch: Batch): Promise<void> {
     const { consumer, store } = this.#config;
     let current = state;
     for (let drained = 0; drained < this.#config.maxDrain && current.blockedBy === null; drained += 1) {
@@ -127,13 +161,20 @@ export class MessageProcessor {
         { envelope: parsed.envelope, body: next.body, parked: next },
         current,
         now,
+        batch,
       );
       if (!('advanced' in outcome)) return;
       current = outcome.advanced;
     }
   }
 
-  async #apply(tx: Transaction, attempt: Attempt, state: KeyState, now: Date): Promise<Outcome> {
+  async #apply(
+    tx: Transaction,
+    attempt: Attempt,
+    state: KeyState,
+    now: Date,
+    batch: Batch,
+  ): Promise<Outcome> {
     const { envelope, body } = attempt;
     const { consumer, store } = this.#config;
     if (Buffer.byteLength(body, 'utf8') > this.#config.maxMessageBytes) {
@@ -163,6 +204,14 @@ export class MessageProcessor {
     }
     if (!handled) return this.#advance(tx, attempt, state, 'ignored');
 
+    if (batch.optimistic) {
+      try {
+        await this.#config.handler(envelope, tx);
+      } catch (error) {
+        throw new OptimisticBatchFailed(error);
+      }
+      return this.#advance(tx, attempt, state, 'applied');
+    }
     await tx.execute(`SAVEPOINT ${SAVEPOINT}`);
     try {
       await this.#config.handler(envelope, tx);
@@ -170,6 +219,7 @@ export class MessageProcessor {
     } catch (error) {
       await tx.execute(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
       await tx.execute(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+      batch.handlerFailures += 1;
       const attempts = (attempt.parked?.attempts ?? 0) + 1;
       const described = describeError(error);
       if (isTerminalError(error)) {
@@ -189,6 +239,7 @@ export class MessageProcessor {
       if (attempt.parked === null)
         await store.park(tx, consumer, { ...parkedFrom(envelope, body), ...update });
       else await store.updateParked(tx, consumer, envelope.id, update);
+      batch.anyParked = true;
       return { waiting: true };
     }
     return this.#advance(tx, attempt, state, 'applied');

@@ -100,6 +100,8 @@ export interface InboxStore {
       readonly firstFailedAt: Date | null;
     },
   ): Promise<void>;
+  /** Whether any message of `consumer` is parked (a cheap check that lets a batch skip lookups). */
+  hasParked(tx: Transaction, consumer: string): Promise<boolean>;
   /** The parked message with exactly this key and sequence, if any. */
   findParked(
     tx: Transaction,

@@ -138,6 +138,14 @@ export class PostgresInboxStore implements InboxStore {
     );
   }
 
+  async hasParked(tx: Transaction, consumer: string): Promise<boolean> {
+    const [row] = await tx.query<{ any: boolean }>(
+      'SELECT EXISTS (SELECT 1 FROM converge.inbox_parked WHERE consumer = $1) AS any',
+      [consumer],
+    );
+    return row?.any === true;
+  }
+
   async findParked(
     tx: Transaction,
     consumer: string,

@@ -155,6 +155,14 @@ export class SqliteInboxStore implements InboxStore {
     );
   }
 
+  async hasParked(tx: Transaction, consumer: string): Promise<boolean> {
+    const [row] = await tx.query<{ any: number }>(
+      'SELECT EXISTS (SELECT 1 FROM converge_inbox_parked WHERE consumer = ?) AS any',
+      [consumer],
+    );
+    return row?.any === 1;
+  }
+
   async findParked(
     tx: Transaction,
     consumer: string,
