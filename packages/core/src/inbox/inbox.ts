@@ -20,11 +20,7 @@ import type { PoisonPolicy } from '../ports/inbox-store.js';
 import { type Logger, silentLogger } from '../ports/logger.js';
 import type { Storage } from '../ports/storage.js';
 import type { Delivery, Subscription, Transport } from '../ports/transport.js';
-import {
-  type Batch,
-  type MessageHandler,
-  MessageProcessor,
-} from './message-processor.js';
+import { type Batch, type MessageHandler, MessageProcessor } from './message-processor.js';
 
 export interface InboxOptions {
   /** The consumer service's own database (where its effects, receipts and dead letters live). */
