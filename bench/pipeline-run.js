@@ -39,14 +39,8 @@ export async function runPipeline(databases, options) {
   await prepare(urls.consumerUrl, EFFECT_TABLE_SQL);
 
   const producer = createProducer({ url: urls.producerUrl, connections: producers });
-  // What-if (off by default): the relay's marks and the consumer's position commits without
-  // waiting for the WAL flush. Losing one in a crash only redelivers messages, which the inbox
-  // deduplicates; the producer's commit, the log append and the effect stay synchronous.
-  const ack = (url) =>
-    settings.asyncAcknowledgements ? withSessionOption(url, 'synchronous_commit=off') : url;
   const relay = new BenchChild(`relay (${label})`, './relay-process.js', {
     ...urls,
-    producerUrl: ack(urls.producerUrl),
     batchSize: settings.relayBatchSize,
     pollIntervalMs: settings.relayPollIntervalMs,
     transportPollIntervalMs: settings.transportPollIntervalMs,
@@ -54,7 +48,6 @@ export async function runPipeline(databases, options) {
   });
   const consumer = new BenchChild(`consumer (${label})`, './consumer-process.js', {
     ...urls,
-    brokerUrl: ack(urls.brokerUrl),
     batchSize: settings.consumerBatchSize,
     transportPollIntervalMs: settings.transportPollIntervalMs,
     recordCommits: ratePerSecond !== undefined,
@@ -134,12 +127,6 @@ export async function runProducerOnly(databases, { label, producers, warmup, mes
     await producer.close().catch(() => undefined);
     await databases.drop(url).catch(() => undefined);
   }
-}
-
-function withSessionOption(url, setting) {
-  const parsed = new URL(url);
-  parsed.searchParams.set('options', `-c ${setting}`);
-  return parsed.toString();
 }
 
 async function prepare(url, tableSql) {

@@ -10,8 +10,7 @@
  *
  * Environment: BENCH_DATABASE_URL (admin URL, default postgres://postgres@127.0.0.1:5432/postgres),
  * BENCH_MESSAGES (b, default 10000), BENCH_MEMORY_MESSAGES (d, default 100000),
- * BENCH_RAW_SECONDS (a, default 8), BENCH_LATENCY_SECONDS (c, default 20), BENCH_ASYNC_ACKS=1
- * (what-if: relay marks and consumer positions committed with synchronous_commit=off).
+ * BENCH_RAW_SECONDS (a, default 8), BENCH_LATENCY_SECONDS (c, default 20).
  */
 import { writeFileSync } from 'node:fs';
 import { killAllChildren } from './children.js';
@@ -51,8 +50,6 @@ const SETTINGS = Object.freeze({
   transportPollIntervalMs: 100,
   consumerBatchSize: 100,
   sampleIntervalMs: 500,
-  /** What-if, off unless BENCH_ASYNC_ACKS=1: see pipeline-run.js. */
-  asyncAcknowledgements: process.env.BENCH_ASYNC_ACKS === '1',
 });
 /** The whole run is abandoned (children killed, databases dropped) after this long. */
 const DEADLINE_MS = 20 * 60_000;

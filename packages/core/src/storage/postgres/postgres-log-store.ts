@@ -105,7 +105,11 @@ export class PostgresLogStore implements LogStore {
 
   async commit(lease: GroupLease, position: number): Promise<void> {
     const { rowCount } = await this.#connection.query(
-      'UPDATE converge.log_group SET position = $4 WHERE group_name = $1 AND holder_id = $2 AND token = $3',
+      // Committed without waiting for the WAL flush (this statement's transaction only): a position
+      // lost in a server crash only redelivers messages the inbox deduplicates.
+      `UPDATE converge.log_group SET position = $4
+       FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
+       WHERE group_name = $1 AND holder_id = $2 AND token = $3`,
       [lease.group, lease.holderId, lease.token, position],
     );
     if (rowCount === 0) {

@@ -38,8 +38,13 @@ export class PostgresOutboxClaim implements OutboxClaim {
       throw this.#leaseLost(session.lost.message, session.lost);
     }
     try {
+      // The mark commits without waiting for its WAL flush (synchronous_commit off, this
+      // transaction only): if the server crashes before the flush, the rows are published again
+      // and consumers deduplicate them. One fsync fewer on every message's path.
       await session.query(
-        'UPDATE converge.outbox SET published_at = now() WHERE position = ANY($1::bigint[])',
+        `UPDATE converge.outbox SET published_at = now()
+         FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
+         WHERE position = ANY($1::bigint[])`,
         [this.rows.map((row) => row.position)],
       );
       const commit = await session.query('COMMIT');
