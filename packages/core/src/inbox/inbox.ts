@@ -3,12 +3,13 @@
  * in per-key order, inside a transaction of the consumer's own database.
  *
  * A consumer, in prose: the transport hands it batches; each batch is processed in one
- * transaction of the consumer's database (the `MessageProcessor` state machine, one savepoint per
- * handler call), the transaction commits, and only then is the batch acknowledged. A crash before
+ * transaction of the consumer's database (the `MessageProcessor` state machine: optimistically
+ * without savepoints, and again with one savepoint per handler call if anything failed), the
+ * transaction commits, and only then is the batch acknowledged. A crash before
  * the commit redelivers the batch and nothing was applied; a crash after it redelivers the batch
  * and every message is recognised as already handled. Beside it a retry loop applies parked
- * messages whose turn has come and whose backoff has passed. Batch and retry work never overlap
- * within one process.
+ * messages whose turn has come and whose backoff has passed. A subscription's batch and retry
+ * work never overlap (one lock per subscription).
  */
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../core/envelope.js';
 import { ConvergeError, describeError } from '../core/errors.js';

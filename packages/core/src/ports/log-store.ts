@@ -1,6 +1,9 @@
 /** A message kept in the SQL log transport. */
 export interface LogRecord {
-  /** Gap-free in commit order: a reader that has seen position p has seen every record before p. */
+  /**
+   * Increases in commit order: a reader that has seen position p has seen every committed record
+   * before p (a rolled-back append may leave a hole in the numbers, never a record appearing later).
+   */
   readonly position: number;
   readonly messageId: string;
   readonly body: string;
