@@ -3,6 +3,7 @@
  * together; the consumer applies each message once, in per-key order, whatever order and however
  * often the transport delivers; failures retry, and what keeps failing becomes a dead letter.
  */
+import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConvergeError, type Envelope, TerminalError } from '../packages/core/src/index.js';
 import { waitFor } from '../packages/core/src/testing/wait-for.js';
@@ -194,6 +195,26 @@ describe.each(backends)('pipeline on $name', (backend) => {
       errorMessage: 'contract not found for customer bad',
     });
     expect(JSON.parse(letter!.body)).toMatchObject({ subject: 'bad', sequence: 2 });
+    // Everything an operator needs to understand it, group it and replay it later.
+    expect(letter).toMatchObject({
+      status: 'open',
+      destination: 'billing',
+      fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/),
+      headers: { subject: 'bad', sequence: '2', source: 'customer-profile', type: 'customer.unsubscribed' },
+      bodyBytes: Buffer.byteLength(letter!.body),
+      bodySha256: createHash('sha256').update(letter!.body).digest('hex'),
+      bodyTruncated: false,
+    });
+    expect(letter!.headers).not.toHaveProperty('data');
+    expect(await pipeline.consumerDb.inbox.deadLetterAudit(letter!.id)).toEqual([
+      {
+        at: expect.any(Date),
+        actor: 'converge:billing',
+        action: 'created',
+        detail:
+          'HANDLER_TERMINAL_ERROR after 1 attempt(s): TerminalError: contract not found for customer bad',
+      },
+    ]);
   });
 
   it('skip: after a dead letter the key moves on', async () => {

@@ -4,9 +4,12 @@
  */
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-// Not yet exported from `@converge/core/testing`; the built file is the same code.
-import { createPostgresTestDatabase } from '../../core/dist/testing/postgres-test-database.js';
+import { POSTGRES_MIGRATIONS } from '../../core/src/storage/postgres/postgres-migrations.js';
+import { createPostgresTestDatabase } from '../../core/src/testing/postgres-test-database.js';
 import { runConverge } from '../test/run-converge.js';
+
+/** The newest version, as this build's library declares it. */
+const LATEST = POSTGRES_MIGRATIONS.length;
 
 const database = await createPostgresTestDatabase('converge migrate on PostgreSQL');
 afterAll(async () => {
@@ -37,7 +40,7 @@ describe.skipIf(database === null)('converge migrate on PostgreSQL', () => {
     const run = await runConverge(['migrate', '--dry-run', '--database', url]);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(
-      /^-- Database postgres:\/\/.*: at version 0; migrating would bring it to version 1/,
+      new RegExp(`^-- Database postgres://.*: at version 0; migrating would bring it to version ${LATEST} `),
     );
     expect(run.stdout).toContain('CREATE SCHEMA IF NOT EXISTS converge;');
     expect(await schemaVersions(url)).toEqual([]);
@@ -47,21 +50,23 @@ describe.skipIf(database === null)('converge migrate on PostgreSQL', () => {
     const first = await runConverge(['migrate', '--database', url]);
     expect(first).toMatchObject({ code: 0, stderr: '' });
     expect(first.stdout).toMatch(
-      /^Database postgres:\/\/.*: migrated from version 0 to 1 \(1 step: 1 '.*'\)\.\n$/,
+      new RegExp(
+        `^Database postgres://.*: migrated from version 0 to ${LATEST} \\(${LATEST} steps: 1 '.*'\\)\\.\\n$`,
+      ),
     );
-    expect(await schemaVersions(url)).toEqual([1]);
+    expect(await schemaVersions(url)).toEqual(POSTGRES_MIGRATIONS.map((step) => step.version));
 
     const second = await runConverge(['migrate', '--json', '--database', url]);
     expect(second.code).toBe(0);
     expect(JSON.parse(second.stdout)).toEqual({
       database: url,
-      fromVersion: 1,
-      toVersion: 1,
-      latestVersion: 1,
+      fromVersion: LATEST,
+      toVersion: LATEST,
+      latestVersion: LATEST,
       steps: [],
       dryRun: false,
     });
-    expect(second.stderr).toContain('already at version 1, nothing to do.');
+    expect(second.stderr).toContain(`already at version ${LATEST}, nothing to do.`);
   });
 
   it('exits 1 without the password when the server answers but the database does not exist', async () => {

@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SQLITE_MIGRATIONS } from '../../core/src/storage/sqlite/sqlite-migrations.js';
 import { runConverge } from '../test/run-converge.js';
+
+/** The newest version, and every step, as this build's library declares them. */
+const LATEST = SQLITE_MIGRATIONS.length;
+const STEPS = SQLITE_MIGRATIONS.map((step) => `${step.version} '${step.name}'`).join(', ');
 
 const dir = mkdtempSync(join(tmpdir(), 'converge-migrate-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,7 +39,7 @@ describe('converge migrate on SQLite', () => {
     const first = await runConverge(['migrate', '--database', `sqlite:${file}`]);
     expect(first).toMatchObject({ code: 0, stderr: '' });
     expect(first.stdout).toBe(
-      `Database sqlite:${file}: migrated from version 0 to 1 (1 step: 1 'outbox, inbox, dead letters, SQL log').\n`,
+      `Database sqlite:${file}: migrated from version 0 to ${LATEST} (${LATEST} steps: ${STEPS}).\n`,
     );
     expect(convergeTables(file)).toEqual(
       expect.arrayContaining(['converge_outbox', 'converge_schema_migrations']),
@@ -43,7 +48,7 @@ describe('converge migrate on SQLite', () => {
     const second = await runConverge(['migrate', '--database', `sqlite:${file}`]);
     expect(second).toMatchObject({
       code: 0,
-      stdout: `Database sqlite:${file}: already at version 1, nothing to do.\n`,
+      stdout: `Database sqlite:${file}: already at version ${LATEST}, nothing to do.\n`,
       stderr: '',
     });
   });
@@ -52,7 +57,9 @@ describe('converge migrate on SQLite', () => {
     const file = freshFile();
     const run = await runConverge(['migrate', '--dry-run', '--database', `sqlite:${file}`]);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^-- Database sqlite:.*: at version 0; migrating would bring it to version 1/);
+    expect(run.stdout).toMatch(
+      new RegExp(`^-- Database sqlite:.*: at version 0; migrating would bring it to version ${LATEST} `),
+    );
     expect(run.stdout).toContain(
       '-- Step 1: outbox, inbox, dead letters, SQL log\nCREATE TABLE converge_outbox (',
     );
@@ -60,7 +67,9 @@ describe('converge migrate on SQLite', () => {
 
     await runConverge(['migrate', '--database', `sqlite:${file}`]);
     const after = await runConverge(['migrate', '--dry-run', '--database', `sqlite:${file}`]);
-    expect(after.stdout).toBe(`-- Database sqlite:${file}: already at version 1, nothing to do (dry run).\n`);
+    expect(after.stdout).toBe(
+      `-- Database sqlite:${file}: already at version ${LATEST}, nothing to do (dry run).\n`,
+    );
   });
 
   it('with --json, prints only the report and the database as JSON on stdout', async () => {
@@ -71,23 +80,17 @@ describe('converge migrate on SQLite', () => {
     expect(report).toEqual({
       database: `sqlite:${file}`,
       fromVersion: 0,
-      toVersion: 1,
-      latestVersion: 1,
-      steps: [
-        {
-          version: 1,
-          name: 'outbox, inbox, dead letters, SQL log',
-          sql: expect.stringContaining('CREATE TABLE'),
-        },
-      ],
+      toVersion: LATEST,
+      latestVersion: LATEST,
+      steps: SQLITE_MIGRATIONS.map((step) => ({ version: step.version, name: step.name, sql: step.sql })),
       dryRun: false,
     });
-    expect(run.stderr).toContain('migrated from version 0 to 1');
+    expect(run.stderr).toContain(`migrated from version 0 to ${LATEST}`);
 
     const dryRun = await runConverge(['migrate', '--json', '--dry-run', '--database', `sqlite:${file}`]);
     expect(JSON.parse(dryRun.stdout)).toMatchObject({
-      fromVersion: 1,
-      toVersion: 1,
+      fromVersion: LATEST,
+      toVersion: LATEST,
       steps: [],
       dryRun: true,
     });
@@ -98,15 +101,15 @@ describe('converge migrate on SQLite', () => {
     await runConverge(['migrate', '--database', `sqlite:${file}`]);
     const db = new Database(file);
     db.prepare(
-      "INSERT INTO converge_schema_migrations (version, name, applied_at) VALUES (2, 'future', 0)",
-    ).run();
+      "INSERT INTO converge_schema_migrations (version, name, applied_at) VALUES (?, 'future', 0)",
+    ).run(LATEST + 1);
     db.close();
 
     const run = await runConverge(['migrate', '--database', `sqlite:${file}`]);
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toContain(
-      `converge: Database sqlite:${file} has Converge schema version 2, newer than version 1`,
+      `converge: Database sqlite:${file} has Converge schema version ${LATEST + 1}, newer than version ${LATEST}`,
     );
 
     const json = await runConverge(['migrate', '--json', '--database', `sqlite:${file}`]);

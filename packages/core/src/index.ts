@@ -4,6 +4,12 @@
  */
 export { type DatabaseUrl, maskSecrets, parseDatabaseUrl } from './core/database-url.js';
 export {
+  type CappedPayload,
+  capPayload,
+  DEFAULT_DEAD_LETTER_PAYLOAD_BYTES,
+  failureFingerprint,
+} from './core/dead-letter-record.js';
+export {
   DEFAULT_MAX_MESSAGE_BYTES,
   type Envelope,
   type EnvelopeProblem,
@@ -36,12 +42,15 @@ export { createOutbox, type Outbox, type OutboxOptions } from './outbox/outbox.j
 export { type FaultInjector, FaultPoint, noFaults } from './ports/fault-points.js';
 export {
   type DeadLetter,
+  type DeadLetterAuditEntry,
   DeadLetterReason,
+  type DeadLetterStatus,
   type InboxStore,
   type KeyState,
   type ParkedMessage,
   type PoisonPolicy,
   type ReceiptOutcome,
+  type StoredDeadLetter,
 } from './ports/inbox-store.js';
 export type { GroupLease, LogEntry, LogRecord, LogStore } from './ports/log-store.js';
 export { type Logger, silentLogger } from './ports/logger.js';

@@ -11,6 +11,7 @@
  * messages whose turn has come and whose backoff has passed. A subscription's batch and retry
  * work never overlap (one lock per subscription).
  */
+import { DEFAULT_DEAD_LETTER_PAYLOAD_BYTES } from '../core/dead-letter-record.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../core/envelope.js';
 import { ConvergeError, describeError } from '../core/errors.js';
 import { AsyncMutex } from '../core/mutex.js';
@@ -98,6 +99,7 @@ export function createInbox(options: InboxOptions): Inbox {
         retry: config.retry,
         maxMessageBytes: config.maxMessageBytes,
         maxDrain: 1000,
+        maxDeadLetterBodyBytes: DEFAULT_DEAD_LETTER_PAYLOAD_BYTES,
       });
       await options.storage.assertSchemaCurrent();
       const mutex = new AsyncMutex();

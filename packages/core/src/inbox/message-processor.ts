@@ -25,10 +25,13 @@
  * statements per message. Nothing is applied twice either way: the batch's transaction commits
  * only once, with everything it applied.
  */
+
+import { capPayload, failureFingerprint, headersOf } from '../core/dead-letter-record.js';
 import { type Envelope, parseEnvelope } from '../core/envelope.js';
 import { describeError, isRetryableError, isTerminalError } from '../core/errors.js';
 import { backoffDelayMs, type RetryPolicy } from '../core/retry-policy.js';
 import {
+  type DeadLetter,
   type DeadLetterReason,
   type InboxStore,
   type KeyState,
@@ -55,6 +58,8 @@ export interface ProcessorConfig {
   readonly maxMessageBytes: number;
   /** Most parked successors applied after one message, per transaction. */
   readonly maxDrain: number;
+  /** Dead-letter payloads are cut at this many bytes. */
+  readonly maxDeadLetterBodyBytes: number;
 }
 
 interface Attempt {
@@ -64,6 +69,12 @@ interface Attempt {
 }
 
 type Outcome = { readonly advanced: KeyState } | { readonly waiting: true };
+
+/** What the processor knows of a failure; `#deadLetter` completes it into a `DeadLetter`. */
+type DeadLetterFailure = Omit<
+  DeadLetter,
+  'consumer' | 'fingerprint' | 'destination' | 'headers' | 'bodySha256' | 'bodyBytes' | 'bodyTruncated'
+>;
 
 /** What one batch (one transaction) knows and how it runs its handlers. */
 export interface Batch {
@@ -277,22 +288,24 @@ export class MessageProcessor {
   ): Promise<Outcome> {
     const { envelope, body } = attempt;
     const { consumer, store, poisonPolicy } = this.#config;
-    await store.addDeadLetter(tx, {
-      consumer,
-      messageId: envelope.id,
-      source: envelope.source,
-      type: envelope.type,
-      key: envelope.subject,
-      sequence: envelope.sequence,
-      reason,
-      errorClass: error.errorClass,
-      errorMessage: error.message,
-      attempts,
-      policy: poisonPolicy,
-      body,
-      firstFailedAt: attempt.parked?.firstFailedAt ?? now,
-      lastFailedAt: now,
-    });
+    await store.addDeadLetter(
+      tx,
+      this.#deadLetter({
+        messageId: envelope.id,
+        source: envelope.source,
+        type: envelope.type,
+        key: envelope.subject,
+        sequence: envelope.sequence,
+        reason,
+        errorClass: error.errorClass,
+        errorMessage: error.message,
+        attempts,
+        policy: poisonPolicy,
+        body,
+        firstFailedAt: attempt.parked?.firstFailedAt ?? now,
+        lastFailedAt: now,
+      }),
+    );
     if (poisonPolicy === 'skip') return this.#advance(tx, attempt, state, 'dead-lettered');
     await store.setKey(tx, consumer, envelope.source, envelope.subject, {
       lastSequence: state.lastSequence,
@@ -300,6 +313,22 @@ export class MessageProcessor {
     });
     if (attempt.parked !== null) await store.deleteParked(tx, consumer, envelope.id);
     return { waiting: true };
+  }
+
+  /** Completes a dead letter: fingerprint, headers, capped payload, destination. */
+  #deadLetter(failure: DeadLetterFailure): DeadLetter {
+    const payload = capPayload(failure.body, this.#config.maxDeadLetterBodyBytes);
+    return {
+      ...failure,
+      consumer: this.#config.consumer,
+      fingerprint: failureFingerprint(failure.reason, failure.errorClass, failure.errorMessage),
+      destination: this.#config.consumer,
+      headers: headersOf(failure.body),
+      body: payload.body,
+      bodySha256: payload.sha256,
+      bodyBytes: payload.bytes,
+      bodyTruncated: payload.truncated,
+    };
   }
 
   async #deadLetterUnkeyed(
@@ -316,22 +345,24 @@ export class MessageProcessor {
     } catch {
       // Not JSON: nothing more to learn from it.
     }
-    await this.#config.store.addDeadLetter(tx, {
-      consumer: this.#config.consumer,
-      messageId,
-      source: null,
-      type: null,
-      key: null,
-      sequence: null,
-      reason,
-      errorClass: 'InvalidEnvelope',
-      errorMessage: detail,
-      attempts: 0,
-      policy: 'skip',
-      body,
-      firstFailedAt: now,
-      lastFailedAt: now,
-    });
+    await this.#config.store.addDeadLetter(
+      tx,
+      this.#deadLetter({
+        messageId,
+        source: null,
+        type: null,
+        key: null,
+        sequence: null,
+        reason,
+        errorClass: 'InvalidEnvelope',
+        errorMessage: detail,
+        attempts: 0,
+        policy: 'skip',
+        body,
+        firstFailedAt: now,
+        lastFailedAt: now,
+      }),
+    );
   }
 }
 

@@ -53,12 +53,40 @@ export interface DeadLetter {
   readonly reason: DeadLetterReason;
   readonly errorClass: string;
   readonly errorMessage: string;
+  /** Groups failures of one cause: reason + error class + message with ids and numbers stripped. */
+  readonly fingerprint: string;
   readonly attempts: number;
   readonly policy: PoisonPolicy;
-  /** The message as received (possibly not even JSON). */
+  /** Where the message was going: the consumer group it was delivered to. */
+  readonly destination: string | null;
+  /** The envelope's attributes other than `data` (empty when the body was not a JSON object). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The message as received (possibly not even JSON), cut at the payload cap. */
   readonly body: string;
+  /** sha256 (hex) and UTF-8 size of the whole message as received. */
+  readonly bodySha256: string;
+  readonly bodyBytes: number;
+  /** True when `body` was cut at the cap. */
+  readonly bodyTruncated: boolean;
   readonly firstFailedAt: Date;
   readonly lastFailedAt: Date;
+}
+
+/** Where a dead letter stands: waiting for a decision, being replayed, replayed, or archived. */
+export type DeadLetterStatus = 'open' | 'replaying' | 'replayed' | 'archived';
+
+/** A dead letter as stored. */
+export interface StoredDeadLetter extends DeadLetter {
+  readonly id: number;
+  readonly status: DeadLetterStatus;
+}
+
+/** One entry of a dead letter's audit trail: who did what, when and why. */
+export interface DeadLetterAuditEntry {
+  readonly at: Date;
+  readonly actor: string;
+  readonly action: string;
+  readonly detail: string;
 }
 
 /**
@@ -118,8 +146,10 @@ export interface InboxStore {
   dueParked(consumer: string, now: Date, limit: number): Promise<ParkedMessage[]>;
   /** Stores a dead letter inside `tx`. */
   addDeadLetter(tx: Transaction, deadLetter: DeadLetter): Promise<void>;
+  /** The audit trail of dead letter `id`, oldest first (its first entry records its creation). */
+  deadLetterAudit(id: number): Promise<DeadLetterAuditEntry[]>;
   /** Dead letters of a consumer (all consumers when omitted), oldest first. */
-  listDeadLetters(consumer?: string): Promise<(DeadLetter & { readonly id: number })[]>;
+  listDeadLetters(consumer?: string): Promise<StoredDeadLetter[]>;
   /** Counts, for status and tests. */
   counts(
     consumer: string,

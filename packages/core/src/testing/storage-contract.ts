@@ -268,6 +268,12 @@ export function describeStorageContract(name: string, factory: StorageFactory): 
             attempts: 0,
             policy: 'skip',
             body: 'not json',
+            fingerprint: 'f1',
+            destination: 'billing',
+            headers: {},
+            bodySha256: 'sha-1',
+            bodyBytes: 8,
+            bodyTruncated: false,
             firstFailedAt: now,
             lastFailedAt: now,
           });
@@ -283,17 +289,40 @@ export function describeStorageContract(name: string, factory: StorageFactory): 
             errorMessage: 'billing provider down',
             attempts: 8,
             policy: 'block-key',
-            body: '{"id":"not-a-uuid"}',
+            body: '{"id":"not-a-uuid"',
+            fingerprint: 'f2',
+            destination: 'billing',
+            headers: { id: 'not-a-uuid', traceparent: '00-x' },
+            bodySha256: 'sha-2',
+            bodyBytes: 900_000,
+            bodyTruncated: true,
             firstFailedAt: now,
             lastFailedAt: now,
           });
         });
         const letters = await storage.inbox.listDeadLetters('billing');
-        expect(letters.map((d) => [d.reason, d.messageId, d.attempts, d.body])).toEqual([
-          ['MALFORMED', null, 0, 'not json'],
-          ['HANDLER_RETRIES_EXHAUSTED', 'not-a-uuid', 8, '{"id":"not-a-uuid"}'],
+        expect(letters.map((d) => [d.reason, d.messageId, d.attempts, d.body, d.status])).toEqual([
+          ['MALFORMED', null, 0, 'not json', 'open'],
+          ['HANDLER_RETRIES_EXHAUSTED', 'not-a-uuid', 8, '{"id":"not-a-uuid"', 'open'],
         ]);
+        expect(letters[1]).toMatchObject({
+          fingerprint: 'f2',
+          destination: 'billing',
+          headers: { id: 'not-a-uuid', traceparent: '00-x' },
+          bodySha256: 'sha-2',
+          bodyBytes: 900_000,
+          bodyTruncated: true,
+        });
         expect(letters[1]?.firstFailedAt.getTime()).toBe(now.getTime());
+        const audit = await storage.inbox.deadLetterAudit(letters[1]!.id);
+        expect(audit).toEqual([
+          {
+            at: expect.any(Date),
+            actor: 'converge:billing',
+            action: 'created',
+            detail: 'HANDLER_RETRIES_EXHAUSTED after 8 attempt(s): Error: billing provider down',
+          },
+        ]);
         expect(await storage.inbox.listDeadLetters('shipping')).toEqual([]);
       });
     });

@@ -1,4 +1,11 @@
-import type { DeadLetter, DeadLetterReason, ParkedMessage, PoisonPolicy } from '../../ports/inbox-store.js';
+import { parseStoredHeaders } from '../../core/dead-letter-record.js';
+import type {
+  DeadLetterReason,
+  DeadLetterStatus,
+  ParkedMessage,
+  PoisonPolicy,
+  StoredDeadLetter,
+} from '../../ports/inbox-store.js';
 import { toNumber } from './pg-connection.js';
 
 /*
@@ -34,10 +41,22 @@ export interface DeadLetterRow {
   error_message: string;
   attempts: number;
   policy: string;
+  fingerprint: string;
+  destination: string | null;
+  headers: string;
   body: string;
+  body_sha256: string;
+  body_bytes: number;
+  body_truncated: boolean;
+  status: string;
   first_failed_at: Date;
   last_failed_at: Date;
 }
+
+/** The columns of `converge.dead_letter` that make a `StoredDeadLetter`. */
+export const DEAD_LETTER_COLUMNS = `id, consumer, message_id, source, type, key, sequence, reason, error_class, error_message,
+  attempts, policy, fingerprint, destination, headers, body, body_sha256, body_bytes, body_truncated, status,
+  first_failed_at, last_failed_at`;
 
 /** The columns of `converge.inbox_parked` that make a `ParkedMessage`, in `ParkedRow` order. */
 export const PARKED_COLUMNS =
@@ -60,7 +79,7 @@ export function toParked(row: ParkedRow): ParkedMessage {
 }
 
 /** Maps a dead-letter row to the port's `DeadLetter`, with its id. */
-export function toDeadLetter(row: DeadLetterRow): DeadLetter & { readonly id: number } {
+export function toDeadLetter(row: DeadLetterRow): StoredDeadLetter {
   return {
     id: toNumber(row.id),
     consumer: row.consumer,
@@ -72,9 +91,16 @@ export function toDeadLetter(row: DeadLetterRow): DeadLetter & { readonly id: nu
     reason: row.reason as DeadLetterReason,
     errorClass: row.error_class,
     errorMessage: row.error_message,
+    fingerprint: row.fingerprint,
     attempts: row.attempts,
     policy: row.policy as PoisonPolicy,
+    destination: row.destination,
+    headers: parseStoredHeaders(row.headers),
     body: row.body,
+    bodySha256: row.body_sha256,
+    bodyBytes: row.body_bytes,
+    bodyTruncated: row.body_truncated,
+    status: row.status as DeadLetterStatus,
     firstFailedAt: row.first_failed_at,
     lastFailedAt: row.last_failed_at,
   };

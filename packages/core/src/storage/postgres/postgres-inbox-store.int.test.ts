@@ -38,7 +38,7 @@ describe.skipIf(!db)('PostgresInboxStore', () => {
   beforeEach(async () => {
     await storage.transaction((tx) =>
       tx.execute(
-        'TRUNCATE converge.inbox_key, converge.inbox_receipt, converge.inbox_parked, converge.dead_letter',
+        'TRUNCATE converge.inbox_key, converge.inbox_receipt, converge.inbox_parked, converge.dead_letter_audit, converge.dead_letter',
       ),
     );
   });
@@ -184,6 +184,12 @@ describe.skipIf(!db)('PostgresInboxStore', () => {
       attempts: 0,
       policy: 'skip',
       body: 'not json at all',
+      fingerprint: 'f',
+      destination: 'billing',
+      headers: { traceparent: 'x\u0000y' },
+      bodySha256: 'sha',
+      bodyBytes: 15,
+      bodyTruncated: false,
       firstFailedAt: when,
       lastFailedAt: when,
     };
@@ -203,7 +209,8 @@ describe.skipIf(!db)('PostgresInboxStore', () => {
       await storage.inbox.addDeadLetter(tx, { ...base, consumer: 'shipping' });
     });
     const letters = await storage.inbox.listDeadLetters('billing');
-    expect(letters.map(({ id: _id, ...rest }) => rest)).toEqual([
+    expect(letters.every((l) => l.status === 'open')).toBe(true);
+    expect(letters.map(({ id: _id, status: _status, ...rest }) => rest)).toEqual([
       base,
       badId,
       { ...withNul, body: 'bin\uFFFDary', key: 'k\uFFFD' },

@@ -1,14 +1,18 @@
+import { creationAuditDetail } from '../../core/dead-letter-record.js';
 import type {
   DeadLetter,
+  DeadLetterAuditEntry,
   InboxStore,
   KeyState,
   ParkedMessage,
   ReceiptOutcome,
+  StoredDeadLetter,
 } from '../../ports/inbox-store.js';
 import type { Transaction } from '../../ports/storage.js';
 import type { PgConnection } from './pg-connection.js';
 import { toNumber } from './pg-connection.js';
 import {
+  DEAD_LETTER_COLUMNS,
   type DeadLetterRow,
   PARKED_COLUMNS,
   type ParkedRow,
@@ -189,9 +193,15 @@ export class PostgresInboxStore implements InboxStore {
 
   async addDeadLetter(tx: Transaction, deadLetter: DeadLetter): Promise<void> {
     await tx.execute(
-      `INSERT INTO converge.dead_letter (consumer, message_id, source, type, key, sequence, reason, error_class,
-         error_message, attempts, policy, body, first_failed_at, last_failed_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+      `WITH letter AS (
+         INSERT INTO converge.dead_letter (consumer, message_id, source, type, key, sequence, reason, error_class,
+           error_message, attempts, policy, body, first_failed_at, last_failed_at, fingerprint, destination, headers,
+           body_sha256, body_bytes, body_truncated)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+         RETURNING id
+       )
+       INSERT INTO converge.dead_letter_audit (dead_letter_id, actor, action, detail)
+       SELECT id, $21, 'created', $22 FROM letter`,
       [
         storable(deadLetter.consumer),
         storable(deadLetter.messageId),
@@ -207,14 +217,34 @@ export class PostgresInboxStore implements InboxStore {
         storable(deadLetter.body),
         deadLetter.firstFailedAt,
         deadLetter.lastFailedAt,
+        deadLetter.fingerprint,
+        storable(deadLetter.destination),
+        storable(JSON.stringify(deadLetter.headers)),
+        deadLetter.bodySha256,
+        deadLetter.bodyBytes,
+        deadLetter.bodyTruncated,
+        storable(`converge:${deadLetter.consumer}`),
+        storable(creationAuditDetail(deadLetter)),
       ],
     );
   }
 
-  async listDeadLetters(consumer?: string): Promise<(DeadLetter & { readonly id: number })[]> {
+  async deadLetterAudit(id: number): Promise<DeadLetterAuditEntry[]> {
+    const { rows } = await this.#connection.query<{
+      at: Date;
+      actor: string;
+      action: string;
+      detail: string;
+    }>(
+      'SELECT at, actor, action, detail FROM converge.dead_letter_audit WHERE dead_letter_id = $1 ORDER BY id',
+      [id],
+    );
+    return rows.map((row) => ({ at: row.at, actor: row.actor, action: row.action, detail: row.detail }));
+  }
+
+  async listDeadLetters(consumer?: string): Promise<StoredDeadLetter[]> {
     const { rows } = await this.#connection.query<DeadLetterRow>(
-      `SELECT id, consumer, message_id, source, type, key, sequence, reason, error_class, error_message, attempts,
-              policy, body, first_failed_at, last_failed_at
+      `SELECT ${DEAD_LETTER_COLUMNS}
        FROM converge.dead_letter WHERE $1::text IS NULL OR consumer = $1 ORDER BY id`,
       [consumer ?? null],
     );

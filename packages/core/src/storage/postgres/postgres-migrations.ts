@@ -114,6 +114,29 @@ CREATE TABLE converge.log_group (
 );
 `,
   }),
+  Object.freeze({
+    version: 2,
+    name: 'dead letters: fingerprint, destination, headers, capped payload, audit trail',
+    sql: `
+ALTER TABLE converge.dead_letter
+  ADD COLUMN fingerprint text NOT NULL DEFAULT '',
+  ADD COLUMN destination text,
+  ADD COLUMN headers text NOT NULL DEFAULT '{}',
+  ADD COLUMN body_sha256 text NOT NULL DEFAULT '',
+  ADD COLUMN body_bytes integer NOT NULL DEFAULT 0,
+  ADD COLUMN body_truncated boolean NOT NULL DEFAULT false;
+CREATE INDEX dead_letter_fingerprint ON converge.dead_letter (consumer, fingerprint);
+CREATE TABLE converge.dead_letter_audit (
+  id bigserial PRIMARY KEY,
+  dead_letter_id bigint NOT NULL REFERENCES converge.dead_letter (id),
+  at timestamptz NOT NULL DEFAULT now(),
+  actor text NOT NULL,
+  action text NOT NULL,
+  detail text NOT NULL
+);
+CREATE INDEX dead_letter_audit_letter ON converge.dead_letter_audit (dead_letter_id, id);
+`,
+  }),
 ]);
 
 /** The newest schema version this build knows. */

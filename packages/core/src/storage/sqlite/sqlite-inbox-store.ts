@@ -1,11 +1,15 @@
+import { creationAuditDetail, parseStoredHeaders } from '../../core/dead-letter-record.js';
 import type {
   DeadLetter,
+  DeadLetterAuditEntry,
   DeadLetterReason,
+  DeadLetterStatus,
   InboxStore,
   KeyState,
   ParkedMessage,
   PoisonPolicy,
   ReceiptOutcome,
+  StoredDeadLetter,
 } from '../../ports/inbox-store.js';
 import type { Transaction } from '../../ports/storage.js';
 import type { SqliteConnection } from './sqlite-storage.js';
@@ -201,10 +205,11 @@ export class SqliteInboxStore implements InboxStore {
   }
 
   async addDeadLetter(tx: Transaction, d: DeadLetter): Promise<void> {
-    await tx.execute(
+    const [letter] = await tx.query<{ id: number }>(
       `INSERT INTO converge_dead_letter (consumer, message_id, source, type, key, sequence, reason, error_class, error_message,
-         attempts, policy, body, first_failed_at, last_failed_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         attempts, policy, body, first_failed_at, last_failed_at, fingerprint, destination, headers, body_sha256,
+         body_bytes, body_truncated)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
       [
         d.consumer,
         d.messageId,
@@ -220,11 +225,32 @@ export class SqliteInboxStore implements InboxStore {
         d.body,
         d.firstFailedAt.getTime(),
         d.lastFailedAt.getTime(),
+        d.fingerprint,
+        d.destination,
+        JSON.stringify(d.headers),
+        d.bodySha256,
+        d.bodyBytes,
+        d.bodyTruncated ? 1 : 0,
       ],
+    );
+    await tx.execute(
+      "INSERT INTO converge_dead_letter_audit (dead_letter_id, at, actor, action, detail) VALUES (?, ?, ?, 'created', ?)",
+      [letter?.id, d.lastFailedAt.getTime(), `converge:${d.consumer}`, creationAuditDetail(d)],
     );
   }
 
-  listDeadLetters(consumer?: string): Promise<(DeadLetter & { readonly id: number })[]> {
+  deadLetterAudit(id: number): Promise<DeadLetterAuditEntry[]> {
+    return this.#connection.use((statements) =>
+      statements
+        .all<{ at: number; actor: string; action: string; detail: string }>(
+          'SELECT at, actor, action, detail FROM converge_dead_letter_audit WHERE dead_letter_id = ? ORDER BY id',
+          [id],
+        )
+        .map((row) => ({ at: new Date(row.at), actor: row.actor, action: row.action, detail: row.detail })),
+    );
+  }
+
+  listDeadLetters(consumer?: string): Promise<StoredDeadLetter[]> {
     return this.#connection.use((statements) =>
       statements
         .all<Record<string, unknown>>(
@@ -242,9 +268,16 @@ export class SqliteInboxStore implements InboxStore {
           reason: row.reason as DeadLetterReason,
           errorClass: row.error_class as string,
           errorMessage: row.error_message as string,
+          fingerprint: row.fingerprint as string,
           attempts: row.attempts as number,
           policy: row.policy as PoisonPolicy,
+          destination: row.destination as string | null,
+          headers: parseStoredHeaders(row.headers as string),
           body: row.body as string,
+          bodySha256: row.body_sha256 as string,
+          bodyBytes: row.body_bytes as number,
+          bodyTruncated: row.body_truncated === 1,
+          status: row.status as DeadLetterStatus,
           firstFailedAt: new Date(row.first_failed_at as number),
           lastFailedAt: new Date(row.last_failed_at as number),
         })),

@@ -106,4 +106,26 @@ CREATE TABLE converge_log_group (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 2,
+    name: 'dead letters: fingerprint, destination, headers, capped payload, audit trail',
+    sql: `
+ALTER TABLE converge_dead_letter ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '';
+ALTER TABLE converge_dead_letter ADD COLUMN destination TEXT;
+ALTER TABLE converge_dead_letter ADD COLUMN headers TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE converge_dead_letter ADD COLUMN body_sha256 TEXT NOT NULL DEFAULT '';
+ALTER TABLE converge_dead_letter ADD COLUMN body_bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE converge_dead_letter ADD COLUMN body_truncated INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX converge_dead_letter_fingerprint ON converge_dead_letter (consumer, fingerprint);
+CREATE TABLE converge_dead_letter_audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  dead_letter_id INTEGER NOT NULL REFERENCES converge_dead_letter (id),
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX converge_dead_letter_audit_letter ON converge_dead_letter_audit (dead_letter_id, id);
+`,
+  },
 ]);
