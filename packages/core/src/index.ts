@@ -11,6 +11,7 @@ export {
 } from './core/dead-letter-record.js';
 export {
   DEFAULT_MAX_MESSAGE_BYTES,
+  MAX_NESTING_DEPTH,
   type Envelope,
   type EnvelopeProblem,
   type MessageDraft,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   draftToEnvelope,
   type Envelope,
+  MAX_NESTING_DEPTH,
   type MessageDraft,
   parseEnvelope,
   serializeEnvelope,
@@ -303,5 +304,47 @@ describe('parseEnvelope', () => {
       ok: false,
       problem: { reason: 'MISSING_ATTRIBUTE', field: 'sequence' },
     });
+  });
+});
+
+describe('hostile structures', () => {
+  const envelope = (data: string) =>
+    `{"specversion":"1.0","id":"01a21571-8c25-71b8-b52d-9165bbe95341","source":"s","type":"t","subject":"k","sequence":1,"data":${data}}`;
+
+  it('refuses a __proto__ key anywhere, naming where', () => {
+    const parsed = parseEnvelope(envelope('{"a":[{"__proto__":{"polluted":true}}]}'));
+    expect(parsed).toEqual({
+      ok: false,
+      problem: { reason: 'MALFORMED', detail: "$.data.a[0].__proto__: a '__proto__' key is not accepted" },
+    });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('refuses constructor.prototype but accepts a plain constructor field', () => {
+    expect(parseEnvelope(envelope('{"constructor":{"prototype":{"x":1}}}'))).toMatchObject({
+      ok: false,
+      problem: { reason: 'MALFORMED' },
+    });
+    expect(parseEnvelope(envelope('{"constructor":"Ford"}'))).toMatchObject({ ok: true });
+  });
+
+  it('refuses nesting deeper than the limit, even very deep, without overflowing the stack', () => {
+    const deep = `${'['.repeat(100_000)}1${']'.repeat(100_000)}`;
+    expect(parseEnvelope(envelope(deep))).toMatchObject({
+      ok: false,
+      problem: {
+        reason: 'MALFORMED',
+        detail: expect.stringContaining(`deeper than ${MAX_NESTING_DEPTH} levels`),
+      },
+    });
+    const fine = `${'['.repeat(MAX_NESTING_DEPTH - 2)}1${']'.repeat(MAX_NESTING_DEPTH - 2)}`;
+    expect(parseEnvelope(envelope(fine))).toMatchObject({ ok: true });
+  });
+
+  it('the outbox refuses the same shapes at append, naming the field', () => {
+    const data = JSON.parse('{"__proto__":{"polluted":true}}') as unknown;
+    expect(() => draftToEnvelope({ type: 't', key: 'k', data }, 0, 's', new Date())).toThrow(
+      expect.objectContaining({ code: 'MESSAGE_INVALID', details: { index: 0, field: 'data' } }),
+    );
   });
 });

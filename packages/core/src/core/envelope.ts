@@ -123,7 +123,17 @@ export function draftToEnvelope(draft: MessageDraft, index: number, source: stri
       'cannot be represented in JSON',
       'use strings, finite numbers, booleans, null, arrays and plain objects',
     );
+  } // After the cycle check: a cyclic value would make this walk explode.
+  const hostile = hostileStructure(draft.data, 'data');
+  if (hostile !== undefined) {
+    throw invalid(
+      index,
+      'data',
+      `is not accepted (${hostile})`,
+      "send plain data: no '__proto__' keys, no 'constructor.prototype', at most 64 levels deep",
+    );
   }
+
   return {
     specversion: '1.0',
     id: draft.id ?? newMessageId(),
@@ -158,6 +168,35 @@ export function serializeEnvelope(envelope: Envelope, index: number, maxBytes: n
   return text;
 }
 
+/** Deepest nesting of objects and arrays accepted in a message. */
+export const MAX_NESTING_DEPTH = 64;
+
+/**
+ * Finds what no message should carry: nesting deeper than `MAX_NESTING_DEPTH` (a recursive
+ * handler would overflow its stack), a `__proto__` key, or a `constructor` key holding a
+ * `prototype` (the shapes of prototype-pollution attacks). Iterative, so any depth is safe to scan.
+ * Returns a description of the first problem, or undefined.
+ */
+export function hostileStructure(value: unknown, path = '$'): string | undefined {
+  const stack: { value: unknown; path: string; depth: number }[] = [{ value, path, depth: 0 }];
+  while (stack.length > 0) {
+    const current = stack.pop()!;
+    if (typeof current.value !== 'object' || current.value === null) continue;
+    if (current.depth >= MAX_NESTING_DEPTH) {
+      return `${current.path} is nested deeper than ${MAX_NESTING_DEPTH} levels`;
+    }
+    for (const [key, child] of Object.entries(current.value)) {
+      const childPath = Array.isArray(current.value) ? `${current.path}[${key}]` : `${current.path}.${key}`;
+      if (key === '__proto__') return `${childPath}: a '__proto__' key is not accepted`;
+      if (key === 'constructor' && typeof child === 'object' && child !== null && 'prototype' in child) {
+        return `${childPath}: a 'constructor' key holding a 'prototype' is not accepted`;
+      }
+      stack.push({ value: child, path: childPath, depth: current.depth + 1 });
+    }
+  }
+  return undefined;
+}
+
 /** Why a received message could not even be looked at. */
 export type EnvelopeProblem =
   | { readonly reason: 'MALFORMED'; readonly detail: string }
@@ -183,6 +222,8 @@ export function parseEnvelope(
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, problem: { reason: 'MALFORMED', detail: 'the body is not a JSON object' } };
   }
+  const hostile = hostileStructure(value);
+  if (hostile !== undefined) return { ok: false, problem: { reason: 'MALFORMED', detail: hostile } };
   const record = value as Record<string, unknown>;
   for (const field of REQUIRED) {
     if (typeof record[field] !== 'string' || (record[field] as string).length === 0) {
