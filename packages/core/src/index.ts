@@ -11,9 +11,9 @@ export {
 } from './core/dead-letter-record.js';
 export {
   DEFAULT_MAX_MESSAGE_BYTES,
-  MAX_NESTING_DEPTH,
   type Envelope,
   type EnvelopeProblem,
+  MAX_NESTING_DEPTH,
   type MessageDraft,
   parseEnvelope,
 } from './core/envelope.js';
