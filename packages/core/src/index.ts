@@ -32,6 +32,11 @@ export {
 export { newMessageId } from './core/ids.js';
 export { backoffDelayMs, DEFAULT_RETRY_POLICY, type RetryPolicy } from './core/retry-policy.js';
 export {
+  archiveDeadLetter,
+  type OperatorAction,
+  requestDeadLetterReplay,
+} from './dead-letters/dead-letter-actions.js';
+export {
   type Consumer,
   createInbox,
   type Inbox,

@@ -161,6 +161,10 @@ export function createInbox(options: InboxOptions): Inbox {
               for (const parked of await options.storage.inbox.dueParked(config.consumer, now, 100)) {
                 await options.storage.transaction((tx) => processor.retry(tx, parked, now));
               }
+              // Replays an operator asked for (see `requestDeadLetterReplay`).
+              for (const letter of await options.storage.inbox.replayingDeadLetters(config.consumer, 20)) {
+                await options.storage.transaction((tx) => processor.replay(tx, letter, now));
+              }
             })
             .catch((error: unknown) =>
               logger.warn(

@@ -38,6 +38,7 @@ import {
   type ParkedMessage,
   type PoisonPolicy,
   DeadLetterReason as Reason,
+  type StoredDeadLetter,
 } from '../ports/inbox-store.js';
 import type { Transaction } from '../ports/storage.js';
 
@@ -151,6 +152,92 @@ export class MessageProcessor {
       batch,
     );
     if ('advanced' in outcome) await this.#drain(tx, parsed.envelope, outcome.advanced, now, batch);
+  }
+
+  /**
+   * Replays a dead letter an operator asked for (status `replaying`), through the same inbox:
+   * - already applied (receipt `applied`): nothing happens a second time;
+   * - the dead letter blocks its key (`block-key`): the key is unblocked and the message applied
+   *   in its place, then the successors that waited behind it, in order; if it fails again it is
+   *   parked for a retry or becomes a new dead letter, as any message would;
+   * - its key moved on (`skip`): the handler runs now, out of order, as the operator decided, and
+   *   the key's position stays where it is;
+   * - anything else (the key is not where the dead letter left it): back to `open`, with the reason.
+   * Every outcome is added to the dead letter's audit trail.
+   */
+  async replay(tx: Transaction, letter: StoredDeadLetter, now: Date): Promise<void> {
+    const { consumer, store } = this.#config;
+    const actor = `converge:${consumer}`;
+    const finish = (to: 'replayed' | 'open', detail: string) =>
+      store.transitionDeadLetter(tx, letter.id, ['replaying'], to, {
+        actor,
+        action: to === 'replayed' ? 'replayed' : 'replay-failed',
+        detail,
+      });
+    const parsed = parseEnvelope(letter.body);
+    if (!parsed.ok || letter.bodyTruncated) {
+      await finish('open', 'the stored message cannot be replayed (unparseable or cut at the payload cap)');
+      return;
+    }
+    const envelope = parsed.envelope;
+    const state = await store.lockKey(tx, consumer, envelope.source, envelope.subject);
+    if ((await store.receiptOutcome(tx, consumer, envelope.id)) === 'applied') {
+      await finish('replayed', 'already applied; nothing was applied a second time');
+      return;
+    }
+    const batch: Batch = { anyParked: true, optimistic: false, handlerFailures: 0 };
+    if (state.blockedBy === envelope.id) {
+      const unblocked = { lastSequence: state.lastSequence, blockedBy: null };
+      await store.setKey(tx, consumer, envelope.source, envelope.subject, unblocked);
+      const outcome = await this.#apply(
+        tx,
+        { envelope, body: letter.body, parked: null },
+        unblocked,
+        now,
+        batch,
+      );
+      if ('advanced' in outcome) {
+        await this.#drain(tx, envelope, outcome.advanced, now, batch);
+        await finish('replayed', `applied as sequence ${envelope.sequence} of key '${envelope.subject}'`);
+      } else {
+        await finish(
+          'replayed',
+          'failed again: parked for a retry or dead-lettered anew (see the newer dead letter)',
+        );
+      }
+      return;
+    }
+    if (envelope.sequence <= state.lastSequence) {
+      await tx.execute(`SAVEPOINT ${SAVEPOINT}`);
+      try {
+        await this.#config.handler(envelope, tx);
+        await tx.execute(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+      } catch (error) {
+        await tx.execute(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+        await tx.execute(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+        const described = describeError(error);
+        await finish('open', `the handler failed again: ${described.errorClass}: ${described.message}`);
+        return;
+      }
+      if ((await store.receiptOutcome(tx, consumer, envelope.id)) === null) {
+        await store.recordReceipt(tx, consumer, {
+          messageId: envelope.id,
+          source: envelope.source,
+          key: envelope.subject,
+          sequence: envelope.sequence,
+          outcome: 'applied',
+        });
+      } else await store.setReceiptOutcome(tx, consumer, envelope.id, 'applied');
+      await finish(
+        'replayed',
+        `applied out of order: key '${envelope.subject}' had moved on to sequence ${state.lastSequence}`,
+      );
+      return;
+    }
+    await finish(
+      'open',
+      `key '${envelope.subject}' is at sequence ${state.lastSequence}${state.blockedBy === null ? '' : `, blocked by ${state.blockedBy}`}; this message (sequence ${envelope.sequence}) cannot be applied now`,
+    );
   }
 
   async #drain(tx: Transaction, first: Envelope, state: KeyState, now: Date, batch: Batch): Promise<void> {

@@ -114,6 +114,15 @@ export interface InboxStore {
     },
   ): Promise<'recorded' | 'duplicate'>;
   hasReceipt(tx: Transaction, consumer: string, messageId: string): Promise<boolean>;
+  /** What happened to `messageId`, or null when it has no receipt. */
+  receiptOutcome(tx: Transaction, consumer: string, messageId: string): Promise<ReceiptOutcome | null>;
+  /** Changes the outcome of an existing receipt (a replayed dead letter that was skipped is now applied). */
+  setReceiptOutcome(
+    tx: Transaction,
+    consumer: string,
+    messageId: string,
+    outcome: ReceiptOutcome,
+  ): Promise<void>;
   /** Parks a message; `'duplicate'` (nothing written) when it is already parked. */
   park(tx: Transaction, consumer: string, message: ParkedMessage): Promise<'parked' | 'duplicate'>;
   /** Replaces the retry bookkeeping of a parked message. */
@@ -146,6 +155,21 @@ export interface InboxStore {
   dueParked(consumer: string, now: Date, limit: number): Promise<ParkedMessage[]>;
   /** Stores a dead letter inside `tx`. */
   addDeadLetter(tx: Transaction, deadLetter: DeadLetter): Promise<void>;
+  /** Dead letter `id`, or null. */
+  getDeadLetter(id: number): Promise<StoredDeadLetter | null>;
+  /**
+   * Moves dead letter `id` to `to` if its status is one of `from`, and appends `audit` to its
+   * trail, inside `tx`. Returns false (nothing written) when it is not in `from` or does not exist.
+   */
+  transitionDeadLetter(
+    tx: Transaction,
+    id: number,
+    from: readonly DeadLetterStatus[],
+    to: DeadLetterStatus,
+    audit: { readonly actor: string; readonly action: string; readonly detail: string },
+  ): Promise<boolean>;
+  /** Dead letters of `consumer` waiting to be replayed (status `replaying`), oldest first. */
+  replayingDeadLetters(consumer: string, limit: number): Promise<StoredDeadLetter[]>;
   /** The audit trail of dead letter `id`, oldest first (its first entry records its creation). */
   deadLetterAudit(id: number): Promise<DeadLetterAuditEntry[]>;
   /** Dead letters of a consumer (all consumers when omitted), oldest first. */

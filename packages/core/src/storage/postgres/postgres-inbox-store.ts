@@ -2,6 +2,7 @@ import { creationAuditDetail } from '../../core/dead-letter-record.js';
 import type {
   DeadLetter,
   DeadLetterAuditEntry,
+  DeadLetterStatus,
   InboxStore,
   KeyState,
   ParkedMessage,
@@ -101,6 +102,26 @@ export class PostgresInboxStore implements InboxStore {
       [consumer, messageId],
     );
     return rows.length > 0;
+  }
+
+  async receiptOutcome(tx: Transaction, consumer: string, messageId: string): Promise<ReceiptOutcome | null> {
+    const [row] = await tx.query<{ outcome: ReceiptOutcome }>(
+      'SELECT outcome FROM converge.inbox_receipt WHERE consumer = $1 AND message_id = $2',
+      [consumer, messageId],
+    );
+    return row?.outcome ?? null;
+  }
+
+  async setReceiptOutcome(
+    tx: Transaction,
+    consumer: string,
+    messageId: string,
+    outcome: ReceiptOutcome,
+  ): Promise<void> {
+    await tx.execute(
+      'UPDATE converge.inbox_receipt SET outcome = $3 WHERE consumer = $1 AND message_id = $2',
+      [consumer, messageId, outcome],
+    );
   }
 
   async park(tx: Transaction, consumer: string, message: ParkedMessage): Promise<'parked' | 'duplicate'> {
@@ -243,10 +264,43 @@ export class PostgresInboxStore implements InboxStore {
   }
 
   async listDeadLetters(consumer?: string): Promise<StoredDeadLetter[]> {
+    return this.#deadLetters('WHERE $1::text IS NULL OR consumer = $1 ORDER BY id', [consumer ?? null]);
+  }
+
+  async getDeadLetter(id: number): Promise<StoredDeadLetter | null> {
+    const [letter] = await this.#deadLetters('WHERE id = $1', [id]);
+    return letter ?? null;
+  }
+
+  replayingDeadLetters(consumer: string, limit: number): Promise<StoredDeadLetter[]> {
+    return this.#deadLetters("WHERE consumer = $1 AND status = 'replaying' ORDER BY id LIMIT $2", [
+      consumer,
+      Math.max(0, Math.trunc(limit)),
+    ]);
+  }
+
+  async transitionDeadLetter(
+    tx: Transaction,
+    id: number,
+    from: readonly DeadLetterStatus[],
+    to: DeadLetterStatus,
+    audit: { readonly actor: string; readonly action: string; readonly detail: string },
+  ): Promise<boolean> {
+    const rows = await tx.query(
+      `WITH moved AS (
+         UPDATE converge.dead_letter SET status = $3 WHERE id = $1 AND status = ANY($2::text[]) RETURNING id
+       )
+       INSERT INTO converge.dead_letter_audit (dead_letter_id, actor, action, detail)
+       SELECT id, $4, $5, $6 FROM moved RETURNING 1`,
+      [id, [...from], to, storable(audit.actor), storable(audit.action), storable(audit.detail)],
+    );
+    return rows.length > 0;
+  }
+
+  async #deadLetters(where: string, params: readonly unknown[]): Promise<StoredDeadLetter[]> {
     const { rows } = await this.#connection.query<DeadLetterRow>(
-      `SELECT ${DEAD_LETTER_COLUMNS}
-       FROM converge.dead_letter WHERE $1::text IS NULL OR consumer = $1 ORDER BY id`,
-      [consumer ?? null],
+      `SELECT ${DEAD_LETTER_COLUMNS} FROM converge.dead_letter ${where}`,
+      [...params],
     );
     return rows.map(toDeadLetter);
   }

@@ -111,6 +111,27 @@ export class SqliteInboxStore implements InboxStore {
     return rows.length > 0;
   }
 
+  async receiptOutcome(tx: Transaction, consumer: string, messageId: string): Promise<ReceiptOutcome | null> {
+    const [row] = await tx.query<{ outcome: ReceiptOutcome }>(
+      'SELECT outcome FROM converge_inbox_receipt WHERE consumer = ? AND message_id = ?',
+      [consumer, messageId],
+    );
+    return row?.outcome ?? null;
+  }
+
+  async setReceiptOutcome(
+    tx: Transaction,
+    consumer: string,
+    messageId: string,
+    outcome: ReceiptOutcome,
+  ): Promise<void> {
+    await tx.execute('UPDATE converge_inbox_receipt SET outcome = ? WHERE consumer = ? AND message_id = ?', [
+      outcome,
+      consumer,
+      messageId,
+    ]);
+  }
+
   async park(tx: Transaction, consumer: string, m: ParkedMessage): Promise<'parked' | 'duplicate'> {
     const changed = await tx.execute(
       `INSERT INTO converge_inbox_parked
@@ -251,12 +272,47 @@ export class SqliteInboxStore implements InboxStore {
   }
 
   listDeadLetters(consumer?: string): Promise<StoredDeadLetter[]> {
+    return this.#deadLetters('WHERE (? IS NULL OR consumer = ?) ORDER BY id', [
+      consumer ?? null,
+      consumer ?? null,
+    ]);
+  }
+
+  async getDeadLetter(id: number): Promise<StoredDeadLetter | null> {
+    const [letter] = await this.#deadLetters('WHERE id = ?', [id]);
+    return letter ?? null;
+  }
+
+  replayingDeadLetters(consumer: string, limit: number): Promise<StoredDeadLetter[]> {
+    return this.#deadLetters("WHERE consumer = ? AND status = 'replaying' ORDER BY id LIMIT ?", [
+      consumer,
+      Math.max(0, Math.trunc(limit)),
+    ]);
+  }
+
+  async transitionDeadLetter(
+    tx: Transaction,
+    id: number,
+    from: readonly DeadLetterStatus[],
+    to: DeadLetterStatus,
+    audit: { readonly actor: string; readonly action: string; readonly detail: string },
+  ): Promise<boolean> {
+    const changed = await tx.execute(
+      'UPDATE converge_dead_letter SET status = ? WHERE id = ? AND status IN (SELECT value FROM json_each(?))',
+      [to, id, JSON.stringify(from)],
+    );
+    if (changed === 0) return false;
+    await tx.execute(
+      'INSERT INTO converge_dead_letter_audit (dead_letter_id, at, actor, action, detail) VALUES (?, ?, ?, ?, ?)',
+      [id, Date.now(), audit.actor, audit.action, audit.detail],
+    );
+    return true;
+  }
+
+  #deadLetters(where: string, params: readonly unknown[]): Promise<StoredDeadLetter[]> {
     return this.#connection.use((statements) =>
       statements
-        .all<Record<string, unknown>>(
-          `SELECT * FROM converge_dead_letter WHERE (? IS NULL OR consumer = ?) ORDER BY id`,
-          [consumer ?? null, consumer ?? null],
-        )
+        .all<Record<string, unknown>>(`SELECT * FROM converge_dead_letter ${where}`, params)
         .map((row) => ({
           id: row.id as number,
           consumer: row.consumer as string,
