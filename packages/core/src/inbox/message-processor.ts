@@ -208,14 +208,9 @@ export class MessageProcessor {
       return;
     }
     if (envelope.sequence <= state.lastSequence) {
-      await tx.execute(`SAVEPOINT ${SAVEPOINT}`);
-      try {
-        await this.#config.handler(envelope, tx);
-        await tx.execute(`RELEASE SAVEPOINT ${SAVEPOINT}`);
-      } catch (error) {
-        await tx.execute(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
-        await tx.execute(`RELEASE SAVEPOINT ${SAVEPOINT}`);
-        const described = describeError(error);
+      const failure = await this.#handleUnderSavepoint(tx, envelope);
+      if (failure !== null) {
+        const described = describeError(failure.error);
         await finish('open', `the handler failed again: ${described.errorClass}: ${described.message}`);
         return;
       }
@@ -310,13 +305,9 @@ export class MessageProcessor {
       }
       return this.#advance(tx, attempt, state, 'applied');
     }
-    await tx.execute(`SAVEPOINT ${SAVEPOINT}`);
-    try {
-      await this.#config.handler(envelope, tx);
-      await tx.execute(`RELEASE SAVEPOINT ${SAVEPOINT}`);
-    } catch (error) {
-      await tx.execute(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
-      await tx.execute(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+    const failure = await this.#handleUnderSavepoint(tx, envelope);
+    if (failure !== null) {
+      const { error } = failure;
       batch.handlerFailures += 1;
       const attempts = (attempt.parked?.attempts ?? 0) + 1;
       const described = describeError(error);
@@ -341,6 +332,20 @@ export class MessageProcessor {
       return { waiting: true };
     }
     return this.#advance(tx, attempt, state, 'applied');
+  }
+
+  /** Runs the handler under a savepoint; on failure its writes are undone and the error returned. */
+  async #handleUnderSavepoint(tx: Transaction, envelope: Envelope): Promise<{ error: unknown } | null> {
+    await tx.execute(`SAVEPOINT ${SAVEPOINT}`);
+    try {
+      await this.#config.handler(envelope, tx);
+      await tx.execute(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+      return null;
+    } catch (error) {
+      await tx.execute(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+      await tx.execute(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+      return { error };
+    }
   }
 
   async #advance(
