@@ -22,6 +22,7 @@ import type { PoisonPolicy } from '../ports/inbox-store.js';
 import { type Logger, silentLogger } from '../ports/logger.js';
 import type { Storage } from '../ports/storage.js';
 import type { Delivery, Subscription, Transport } from '../ports/transport.js';
+import { AutoRedrive, type AutoRedriveOptions } from './auto-redrive.js';
 import { type Batch, type MessageHandler, MessageProcessor } from './message-processor.js';
 
 export interface InboxOptions {
@@ -52,6 +53,11 @@ export interface SubscriptionOptions {
   readonly batchSize?: number;
   /** How often parked messages are checked for a due retry. Default 250 ms. */
   readonly retryPollIntervalMs?: number;
+  /**
+   * Replays dead letters of transient reasons by themselves once the consumer applies messages
+   * again (see `AutoRedrive`). Default on; `false` turns it off.
+   */
+  readonly autoRedrive?: false | AutoRedriveOptions;
 }
 
 /** A running consumer. */
@@ -150,6 +156,10 @@ export function createInbox(options: InboxOptions): Inbox {
       );
 
       let running = true;
+      const redrive =
+        config.autoRedrive === false
+          ? null
+          : new AutoRedrive(options.storage, config.consumer, config.autoRedrive);
       const retryWaker = new Waker();
       const retryLoop = (async () => {
         while (running) {
@@ -161,7 +171,8 @@ export function createInbox(options: InboxOptions): Inbox {
               for (const parked of await options.storage.inbox.dueParked(config.consumer, now, 100)) {
                 await options.storage.transaction((tx) => processor.retry(tx, parked, now));
               }
-              // Replays an operator asked for (see `requestDeadLetterReplay`).
+              await redrive?.tick(processor.applied);
+              // Replays asked for by an operator (`requestDeadLetterReplay`) or by the redrive.
               for (const letter of await options.storage.inbox.replayingDeadLetters(config.consumer, 20)) {
                 await options.storage.transaction((tx) => processor.replay(tx, letter, now));
               }
@@ -226,5 +237,6 @@ function resolve(options: SubscriptionOptions) {
     maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     batchSize: options.batchSize ?? 100,
     retryPollIntervalMs: options.retryPollIntervalMs ?? 250,
+    autoRedrive: options.autoRedrive ?? {},
   });
 }

@@ -102,6 +102,12 @@ const SAVEPOINT = 'converge_handler';
 /** Applies the state machine above to received messages and to due parked ones. */
 export class MessageProcessor {
   readonly #config: ProcessorConfig;
+  #applied = 0;
+
+  /** Messages whose handler succeeded so far (a sign the consumer's dependencies are up). */
+  get applied(): number {
+    return this.#applied;
+  }
 
   constructor(config: ProcessorConfig) {
     this.#config = config;
@@ -363,6 +369,7 @@ export class MessageProcessor {
       sequence: envelope.sequence,
       outcome,
     });
+    if (outcome === 'applied') this.#applied += 1;
     const advanced = { lastSequence: envelope.sequence, blockedBy: state.blockedBy };
     await store.setKey(tx, consumer, envelope.source, envelope.subject, advanced);
     if (attempt.parked !== null) await store.deleteParked(tx, consumer, envelope.id);

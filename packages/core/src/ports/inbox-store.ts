@@ -168,6 +168,16 @@ export interface InboxStore {
     to: DeadLetterStatus,
     audit: { readonly actor: string; readonly action: string; readonly detail: string },
   ): Promise<boolean>;
+  /**
+   * Open dead letters of `consumer` with one of `reasons`, oldest first, leaving out messages that
+   * already have more than `maxPerMessage` dead letters (they were redriven enough).
+   */
+  openDeadLetters(
+    consumer: string,
+    reasons: readonly DeadLetterReason[],
+    maxPerMessage: number,
+    limit: number,
+  ): Promise<StoredDeadLetter[]>;
   /** Dead letters of `consumer` waiting to be replayed (status `replaying`), oldest first. */
   replayingDeadLetters(consumer: string, limit: number): Promise<StoredDeadLetter[]>;
   /** The audit trail of dead letter `id`, oldest first (its first entry records its creation). */

@@ -2,6 +2,7 @@ import { creationAuditDetail } from '../../core/dead-letter-record.js';
 import type {
   DeadLetter,
   DeadLetterAuditEntry,
+  DeadLetterReason,
   DeadLetterStatus,
   InboxStore,
   KeyState,
@@ -270,6 +271,20 @@ export class PostgresInboxStore implements InboxStore {
   async getDeadLetter(id: number): Promise<StoredDeadLetter | null> {
     const [letter] = await this.#deadLetters('WHERE id = $1', [id]);
     return letter ?? null;
+  }
+
+  openDeadLetters(
+    consumer: string,
+    reasons: readonly DeadLetterReason[],
+    maxPerMessage: number,
+    limit: number,
+  ): Promise<StoredDeadLetter[]> {
+    return this.#deadLetters(
+      `AS d WHERE consumer = $1 AND status = 'open' AND reason = ANY($2::text[])
+         AND (SELECT count(*) FROM converge.dead_letter e WHERE e.consumer = d.consumer AND e.message_id = d.message_id) <= $3
+       ORDER BY id LIMIT $4`,
+      [consumer, [...reasons], maxPerMessage, Math.max(0, Math.trunc(limit))],
+    );
   }
 
   replayingDeadLetters(consumer: string, limit: number): Promise<StoredDeadLetter[]> {

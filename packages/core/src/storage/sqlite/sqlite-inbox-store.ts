@@ -283,6 +283,20 @@ export class SqliteInboxStore implements InboxStore {
     return letter ?? null;
   }
 
+  openDeadLetters(
+    consumer: string,
+    reasons: readonly DeadLetterReason[],
+    maxPerMessage: number,
+    limit: number,
+  ): Promise<StoredDeadLetter[]> {
+    return this.#deadLetters(
+      `AS d WHERE consumer = ? AND status = 'open' AND reason IN (SELECT value FROM json_each(?))
+         AND (SELECT count(*) FROM converge_dead_letter e WHERE e.consumer = d.consumer AND e.message_id = d.message_id) <= ?
+       ORDER BY id LIMIT ?`,
+      [consumer, JSON.stringify(reasons), maxPerMessage, Math.max(0, Math.trunc(limit))],
+    );
+  }
+
   replayingDeadLetters(consumer: string, limit: number): Promise<StoredDeadLetter[]> {
     return this.#deadLetters("WHERE consumer = ? AND status = 'replaying' ORDER BY id LIMIT ?", [
       consumer,
