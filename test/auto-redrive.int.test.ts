@@ -3,33 +3,24 @@
  * themselves once the consumer succeeds again: in per-key order, with no duplicate effect and no
  * manual action. Permanent failures are never redriven.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { TerminalError } from '../packages/core/src/index.js';
 import { waitFor } from '../packages/core/src/testing/wait-for.js';
-import { availableBackends, type TestDatabases } from './support/backends.js';
-import { createPipeline, type Pipeline } from './support/pipeline.js';
+import { availableBackends } from './support/backends.js';
+import type { Pipeline } from './support/pipeline.js';
+import { usePipeline } from './support/pipeline-fixture.js';
 
 const backends = await availableBackends();
 
 describe.each(backends)('automatic redrive on $name', (backend) => {
-  let databases: TestDatabases;
+  const fixture = usePipeline(backend);
+  const send = (key: string) => fixture.send(key);
   let pipeline: Pipeline;
   let dependencyDown: boolean;
-
-  beforeEach(async () => {
-    databases = (await backend.create())!;
-    pipeline = await createPipeline(backend, databases);
+  beforeEach(() => {
+    pipeline = fixture.pipeline();
     dependencyDown = true;
   });
-  afterEach(async () => {
-    await pipeline.stop();
-    await databases.cleanup();
-  });
-
-  const send = (key: string) =>
-    pipeline.producer.transaction((tx) =>
-      pipeline.outbox.append(tx, [{ type: 'customer.unsubscribed', key, data: {} }]),
-    );
   const letters = () => pipeline.consumerDb.inbox.listDeadLetters('billing');
   const byKey = async () => {
     const applied: Record<string, number[]> = {};

@@ -3,34 +3,25 @@
  * message through the same inbox. Nothing takes effect twice, and a block-key key resumes in order:
  * the replayed message first, then the ones that waited behind it. Every step is audited.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { archiveDeadLetter, requestDeadLetterReplay, TerminalError } from '../packages/core/src/index.js';
 import { waitFor } from '../packages/core/src/testing/wait-for.js';
-import { availableBackends, param, type TestDatabases } from './support/backends.js';
-import { createPipeline, type Pipeline } from './support/pipeline.js';
+import { availableBackends, param } from './support/backends.js';
+import type { Pipeline } from './support/pipeline.js';
+import { usePipeline } from './support/pipeline-fixture.js';
 
 const backends = await availableBackends();
 const alice = { actor: 'alice', reason: 'contract service fixed (INC-42)' };
 
 describe.each(backends)('dead-letter replay on $name', (backend) => {
-  let databases: TestDatabases;
+  const fixture = usePipeline(backend);
+  const send = (key: string) => fixture.send(key);
   let pipeline: Pipeline;
   let broken: boolean;
-
-  beforeEach(async () => {
-    databases = (await backend.create())!;
-    pipeline = await createPipeline(backend, databases);
+  beforeEach(() => {
+    pipeline = fixture.pipeline();
     broken = true;
   });
-  afterEach(async () => {
-    await pipeline.stop();
-    await databases.cleanup();
-  });
-
-  const send = (key: string) =>
-    pipeline.producer.transaction((tx) =>
-      pipeline.outbox.append(tx, [{ type: 'customer.unsubscribed', key, data: {} }]),
-    );
   const keysAndSequences = async () => (await pipeline.effects()).map((e) => `${e.key}#${e.sequence}`);
   const statusOf = async (id: number) => (await pipeline.consumerDb.inbox.getDeadLetter(id))?.status;
 
