@@ -5,8 +5,8 @@
  * per-key order, no healthy key is held back, and nothing pollutes a prototype.
  *
  * Bad messages carry keys of their own (`poison-…`), so the test can tell that the healthy keys
- * were never blocked. Kinds not covered yet (schema-invalid data, non-UTF-8 bytes on a binary
- * transport, same id with another payload) come with their reason codes in a later step.
+ * were never blocked. Kinds not covered yet (non-UTF-8 bytes on a binary transport, same id with
+ * another payload) come with their reason codes in a later step.
  */
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -21,7 +21,12 @@ const HEALTHY_KEYS = 50;
 const HEALTHY_PER_KEY = 40; // 2,000 healthy messages
 const MAX_MESSAGE_BYTES = 4096;
 
-type Reason = 'MALFORMED' | 'MISSING_ATTRIBUTE' | 'UNKNOWN_TYPE' | 'OVERSIZED';
+type Reason = 'MALFORMED' | 'MISSING_ATTRIBUTE' | 'UNKNOWN_TYPE' | 'OVERSIZED' | 'SCHEMA_INVALID';
+
+/** The payload schema of the healthy type: `n`, when present, is an integer. */
+const SCHEMAS = {
+  'customer.unsubscribed': { type: 'object', properties: { n: { type: 'integer' } } },
+};
 
 interface Poison {
   readonly kind: string;
@@ -75,6 +80,13 @@ function poisonKinds(serial: () => number): fc.Arbitrary<Poison>[] {
       body: envelope({ subject: key(), data: { blob: 'x'.repeat(size) } }),
       reason: 'OVERSIZED' as const,
     })),
+    fc
+      .oneof(fc.string(), fc.boolean(), fc.double({ noInteger: true, noNaN: true, noDefaultInfinity: true }))
+      .map((n) => ({
+        kind: 'schema invalid',
+        body: envelope({ subject: key(), data: { n } }),
+        reason: 'SCHEMA_INVALID' as const,
+      })),
     fc.integer({ min: 65, max: 2000 }).map((depth) => ({
       kind: 'deep nesting',
       body: envelope({ subject: key(), data: JSON.parse(`${'['.repeat(depth)}1${']'.repeat(depth)}`) }),
@@ -129,6 +141,7 @@ describe.each(backends)('poison battery on $name', (backend) => {
       types: ['customer.unsubscribed'],
       rejectUnknownTypes: true,
       maxMessageBytes: MAX_MESSAGE_BYTES,
+      schemas: SCHEMAS,
     });
     for (let i = 0; i < stream.length; i += 200) {
       await pipeline.transport.publish(
@@ -188,5 +201,17 @@ describe.each(backends)('poison battery on $name', (backend) => {
     expect((await pipeline.consumerDb.inbox.counts('billing')).parked).toBe(0);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect((Object.prototype as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('refuses to start with a payload schema that does not compile, naming the type', async () => {
+    await expect(
+      pipeline.subscribe({ schemas: { 'customer.unsubscribed': { type: 'nonsense' } } }),
+    ).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      details: { field: 'schemas.customer.unsubscribed' },
+      message: expect.stringContaining(
+        "the schema for type 'customer.unsubscribed' is not a valid JSON Schema",
+      ),
+    });
   });
 });

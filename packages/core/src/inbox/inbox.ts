@@ -24,6 +24,7 @@ import type { Storage } from '../ports/storage.js';
 import type { Delivery, Subscription, Transport } from '../ports/transport.js';
 import { AutoRedrive, type AutoRedriveOptions } from './auto-redrive.js';
 import { type Batch, type MessageHandler, MessageProcessor } from './message-processor.js';
+import { compileSchemas, type MessageSchemas } from './message-schemas.js';
 
 export interface InboxOptions {
   /** The consumer service's own database (where its effects, receipts and dead letters live). */
@@ -58,6 +59,8 @@ export interface SubscriptionOptions {
    * again (see `AutoRedrive`). Default on; `false` turns it off.
    */
   readonly autoRedrive?: false | AutoRedriveOptions;
+  /** JSON Schemas of `data` by message type; a mismatch is dead-lettered `SCHEMA_INVALID`. */
+  readonly schemas?: MessageSchemas;
 }
 
 /** A running consumer. */
@@ -106,6 +109,7 @@ export function createInbox(options: InboxOptions): Inbox {
         maxMessageBytes: config.maxMessageBytes,
         maxDrain: 1000,
         maxDeadLetterBodyBytes: DEFAULT_DEAD_LETTER_PAYLOAD_BYTES,
+        validateData: compileSchemas(config.consumer, subscription.schemas),
       });
       await options.storage.assertSchemaCurrent();
       const mutex = new AsyncMutex();

@@ -41,6 +41,7 @@ import {
   type StoredDeadLetter,
 } from '../ports/inbox-store.js';
 import type { Transaction } from '../ports/storage.js';
+import type { DataValidator } from './message-schemas.js';
 
 /** Handles one message inside the consumer's transaction. Throw `TerminalError` to give up at once. */
 export type MessageHandler<TData = unknown> = (message: Envelope<TData>, tx: Transaction) => Promise<void>;
@@ -61,6 +62,8 @@ export interface ProcessorConfig {
   readonly maxDrain: number;
   /** Dead-letter payloads are cut at this many bytes. */
   readonly maxDeadLetterBodyBytes: number;
+  /** Checks a handled message's data against its type's schema (see `compileSchemas`). */
+  readonly validateData: DataValidator;
 }
 
 interface Attempt {
@@ -302,6 +305,18 @@ export class MessageProcessor {
       );
     }
     if (!handled) return this.#advance(tx, attempt, state, 'ignored');
+    const schemaProblem = this.#config.validateData(envelope);
+    if (schemaProblem !== null) {
+      return this.#giveUp(
+        tx,
+        attempt,
+        state,
+        Reason.SCHEMA_INVALID,
+        { errorClass: 'SchemaInvalid', message: schemaProblem },
+        0,
+        now,
+      );
+    }
 
     if (batch.optimistic) {
       try {
