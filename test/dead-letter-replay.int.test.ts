@@ -43,8 +43,8 @@ describe.each(backends)('dead-letter replay on $name', (backend) => {
     expect(await keysAndSequences()).toEqual(expect.arrayContaining(['bad#1', 'good#1']));
 
     broken = false;
-    const requested = await requestDeadLetterReplay(pipeline.consumerDb, letter!.id, alice);
-    expect(requested.status).toBe('replaying');
+    const [requested] = await requestDeadLetterReplay(pipeline.consumerDb, [letter!.id], alice);
+    expect(requested!.status).toBe('replaying');
     await waitFor('replayed', async () => (await statusOf(letter!.id)) === 'replayed');
 
     const effects = await keysAndSequences();
@@ -65,7 +65,7 @@ describe.each(backends)('dead-letter replay on $name', (backend) => {
       ['alice', 'replay-requested', alice.reason],
       ['converge:billing', 'replayed', "applied as sequence 2 of key 'bad'"],
     ]);
-    await expect(requestDeadLetterReplay(pipeline.consumerDb, letter!.id, alice)).rejects.toMatchObject({
+    await expect(requestDeadLetterReplay(pipeline.consumerDb, [letter!.id], alice)).rejects.toMatchObject({
       code: 'DEAD_LETTER_NOT_OPEN',
       message: expect.stringContaining('is replayed, not open'),
     });
@@ -83,7 +83,7 @@ describe.each(backends)('dead-letter replay on $name', (backend) => {
     const [letter] = await pipeline.consumerDb.inbox.listDeadLetters('billing');
 
     broken = false;
-    await requestDeadLetterReplay(pipeline.consumerDb, letter!.id, alice);
+    await requestDeadLetterReplay(pipeline.consumerDb, [letter!.id], alice);
     await waitFor('replayed', async () => (await statusOf(letter!.id)) === 'replayed');
     expect(await keysAndSequences()).toEqual(['c-1#2', 'c-1#1']);
 
@@ -94,7 +94,7 @@ describe.each(backends)('dead-letter replay on $name', (backend) => {
         [letter!.id],
       ),
     );
-    await requestDeadLetterReplay(pipeline.consumerDb, letter!.id, alice);
+    await requestDeadLetterReplay(pipeline.consumerDb, [letter!.id], alice);
     await waitFor('replayed again', async () => (await statusOf(letter!.id)) === 'replayed');
     expect(await keysAndSequences()).toEqual(['c-1#2', 'c-1#1']);
     const audit = await pipeline.consumerDb.inbox.deadLetterAudit(letter!.id);
@@ -114,7 +114,7 @@ describe.each(backends)('dead-letter replay on $name', (backend) => {
     );
     const [letter] = await pipeline.consumerDb.inbox.listDeadLetters('billing');
 
-    await requestDeadLetterReplay(pipeline.consumerDb, letter!.id, alice);
+    await requestDeadLetterReplay(pipeline.consumerDb, [letter!.id], alice);
     await waitFor('back to open', async () => (await statusOf(letter!.id)) === 'open');
     const audit = await pipeline.consumerDb.inbox.deadLetterAudit(letter!.id);
     expect(audit.at(-1)).toMatchObject({
@@ -123,11 +123,11 @@ describe.each(backends)('dead-letter replay on $name', (backend) => {
     });
     expect(await pipeline.effects()).toEqual([]);
 
-    const archived = await archiveDeadLetter(pipeline.consumerDb, letter!.id, {
+    const [archived] = await archiveDeadLetter(pipeline.consumerDb, [letter!.id], {
       actor: 'bob',
       reason: 'customer deleted',
     });
-    expect(archived.status).toBe('archived');
+    expect(archived!.status).toBe('archived');
     expect((await pipeline.consumerDb.inbox.deadLetterAudit(letter!.id)).at(-1)).toMatchObject({
       actor: 'bob',
       action: 'archived',
@@ -145,15 +145,15 @@ describe.each(backends)('dead-letter replay on $name', (backend) => {
       async () => (await pipeline.consumerDb.inbox.listDeadLetters('billing')).length === 1,
     );
     const [letter] = await pipeline.consumerDb.inbox.listDeadLetters('billing');
-    await expect(requestDeadLetterReplay(pipeline.consumerDb, letter!.id, alice)).rejects.toMatchObject({
+    await expect(requestDeadLetterReplay(pipeline.consumerDb, [letter!.id], alice)).rejects.toMatchObject({
       code: 'DEAD_LETTER_NOT_REPLAYABLE',
       message: expect.stringContaining('archive it instead'),
     });
-    await expect(requestDeadLetterReplay(pipeline.consumerDb, 999_999, alice)).rejects.toMatchObject({
+    await expect(requestDeadLetterReplay(pipeline.consumerDb, [999_999], alice)).rejects.toMatchObject({
       code: 'DEAD_LETTER_NOT_FOUND',
     });
     await expect(
-      requestDeadLetterReplay(pipeline.consumerDb, letter!.id, { actor: 'alice', reason: ' ' }),
+      requestDeadLetterReplay(pipeline.consumerDb, [letter!.id], { actor: 'alice', reason: ' ' }),
     ).rejects.toMatchObject({ code: 'CONFIG_INVALID', details: { field: 'reason' } });
     expect(await statusOf(letter!.id)).toBe('open');
   });

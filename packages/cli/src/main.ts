@@ -20,6 +20,18 @@ const CONFIGURATION_CODES: ReadonlySet<string> = new Set([
   'SCHEMA_OUT_OF_DATE',
 ]);
 
+/** Error codes that mean "what you named does not exist" (4) or "it is not in a state for that" (5). */
+const NOT_FOUND_CODES: ReadonlySet<string> = new Set(['DEAD_LETTER_NOT_FOUND']);
+const CONFLICT_CODES: ReadonlySet<string> = new Set(['DEAD_LETTER_NOT_OPEN', 'DEAD_LETTER_NOT_REPLAYABLE']);
+
+/** The exit code an error from a command maps to. */
+function exitCodeOf(code: string): number {
+  if (CONFIGURATION_CODES.has(code)) return ExitCode.usage;
+  if (NOT_FOUND_CODES.has(code)) return ExitCode.notFound;
+  if (CONFLICT_CODES.has(code)) return ExitCode.conflict;
+  return ExitCode.failure;
+}
+
 async function main(): Promise<number> {
   const output = createOutput({
     writeOut: (text) => process.stdout.write(text),
@@ -48,7 +60,7 @@ function reportFailure(
   if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
 
   const known = isConvergeError(error);
-  const exitCode = known && CONFIGURATION_CODES.has(error.code) ? ExitCode.usage : ExitCode.failure;
+  const exitCode = known ? exitCodeOf(error.code) : ExitCode.failure;
   const code = known ? error.code : 'UNEXPECTED';
   const message = known
     ? error.message

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import type { CliContext } from './cli-context.js';
+import { addDlqCommand } from './commands/dlq.js';
 import { addMigrateCommand } from './commands/migrate.js';
 import { describeExitCodes, type Outcome } from './exit-codes.js';
 import { DATABASE_URL_ENV } from './resolve-database-url.js';
@@ -57,6 +58,7 @@ export function createProgram(context: CliContext): Command {
     .showHelpAfterError("(run 'converge --help' for usage)")
     .addHelpText('after', `\n${describeEnvironment()}\n\n${describeExitCodes()}\n`);
   addMigrateCommand(program, context);
+  addDlqCommand(program, context);
   return program;
 }
 

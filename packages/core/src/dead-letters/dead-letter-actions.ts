@@ -19,94 +19,112 @@ export interface OperatorAction {
 }
 
 /**
- * Asks the consumer of dead letter `id` to replay it. Resolves once the request is recorded; the
- * consumer replays it within its retry poll interval and records the outcome in the audit trail.
+ * Asks the consumer of the dead letters `ids` to replay them. All or nothing: every id is checked
+ * first, and the requests are recorded in one transaction. Resolves once they are recorded; the
+ * consumer replays them within its retry poll interval and records each outcome in the audit trail.
  *
  * @throws ConvergeError `DEAD_LETTER_NOT_FOUND`, `DEAD_LETTER_NOT_OPEN` (already replaying,
  *   replayed or archived), `DEAD_LETTER_NOT_REPLAYABLE` (no key, or its payload was cut at the cap:
- *   archive it instead), `CONFIG_INVALID` (missing actor or reason).
+ *   archive it instead), `CONFIG_INVALID` (no ids, or a missing actor or reason). Nothing is
+ *   recorded then.
  */
 export async function requestDeadLetterReplay(
   storage: Storage,
-  id: number,
+  ids: readonly number[],
   action: OperatorAction,
-): Promise<StoredDeadLetter> {
-  checkAction(action);
-  const letter = await find(storage, id);
-  if (letter.messageId === null || letter.key === null || letter.sequence === null) {
-    throw new ConvergeError(
-      'DEAD_LETTER_NOT_REPLAYABLE',
-      `Dead letter ${id} (${letter.reason}) has no message id or key, so there is nothing to apply; archive it instead.`,
-      { details: { id } },
-    );
+): Promise<StoredDeadLetter[]> {
+  checkAction(action, ids);
+  const letters = await findOpen(storage, ids, 'replayed');
+  for (const letter of letters) {
+    if (letter.messageId === null || letter.key === null || letter.sequence === null) {
+      throw new ConvergeError(
+        'DEAD_LETTER_NOT_REPLAYABLE',
+        `Dead letter ${letter.id} (${letter.reason}) has no message id or key, so there is nothing to apply; archive it instead.`,
+        { details: { id: letter.id } },
+      );
+    }
+    if (letter.bodyTruncated) {
+      throw new ConvergeError(
+        'DEAD_LETTER_NOT_REPLAYABLE',
+        `Dead letter ${letter.id} kept only the first part of its ${letter.bodyBytes}-byte payload (sha256 ${letter.bodySha256}); it cannot be replayed as it was sent. Archive it, and have the producer send it again.`,
+        { details: { id: letter.id } },
+      );
+    }
   }
-  if (letter.bodyTruncated) {
-    throw new ConvergeError(
-      'DEAD_LETTER_NOT_REPLAYABLE',
-      `Dead letter ${id} kept only the first part of its ${letter.bodyBytes}-byte payload (sha256 ${letter.bodySha256}); it cannot be replayed as it was sent. Archive it, and have the producer send it again.`,
-      { details: { id } },
-    );
-  }
-  await transition(storage, letter, 'replaying', 'replay-requested', action);
-  return { ...letter, status: 'replaying' };
+  await transitionAll(storage, letters, 'replaying', 'replay-requested', action);
+  return letters.map((letter) => ({ ...letter, status: 'replaying' as const }));
 }
 
 /**
- * Archives dead letter `id`: a decision that it will not be replayed. The key it blocks, if any,
- * stays blocked (replay is the way to unblock it).
+ * Archives the dead letters `ids`: a decision that they will not be replayed. A key one of them
+ * blocks stays blocked (replay is the way to unblock it). All or nothing, like a replay request.
  *
  * @throws ConvergeError `DEAD_LETTER_NOT_FOUND`, `DEAD_LETTER_NOT_OPEN`, `CONFIG_INVALID`.
  */
 export async function archiveDeadLetter(
   storage: Storage,
-  id: number,
+  ids: readonly number[],
   action: OperatorAction,
-): Promise<StoredDeadLetter> {
-  checkAction(action);
-  const letter = await find(storage, id);
-  await transition(storage, letter, 'archived', 'archived', action);
-  return { ...letter, status: 'archived' };
+): Promise<StoredDeadLetter[]> {
+  checkAction(action, ids);
+  const letters = await findOpen(storage, ids, 'archived');
+  await transitionAll(storage, letters, 'archived', 'archived', action);
+  return letters.map((letter) => ({ ...letter, status: 'archived' as const }));
 }
 
-async function find(storage: Storage, id: number): Promise<StoredDeadLetter> {
-  const letter = Number.isSafeInteger(id) && id > 0 ? await storage.inbox.getDeadLetter(id) : null;
-  if (letter === null) {
-    throw new ConvergeError(
-      'DEAD_LETTER_NOT_FOUND',
-      `There is no dead letter ${id} in ${storage.description}.`,
-      {
-        details: { id },
-      },
-    );
+async function findOpen(storage: Storage, ids: readonly number[], verb: string): Promise<StoredDeadLetter[]> {
+  const letters: StoredDeadLetter[] = [];
+  for (const id of new Set(ids)) {
+    const letter = Number.isSafeInteger(id) && id > 0 ? await storage.inbox.getDeadLetter(id) : null;
+    if (letter === null) {
+      throw new ConvergeError(
+        'DEAD_LETTER_NOT_FOUND',
+        `There is no dead letter ${id} in ${storage.description}.`,
+        {
+          details: { id },
+        },
+      );
+    }
+    if (letter.status !== 'open') throw notOpen(letter.id, letter.status, verb);
+    letters.push(letter);
   }
-  return letter;
+  return letters;
 }
 
-async function transition(
+async function transitionAll(
   storage: Storage,
-  letter: StoredDeadLetter,
+  letters: readonly StoredDeadLetter[],
   to: 'replaying' | 'archived',
   action: string,
   by: OperatorAction,
 ): Promise<void> {
-  const moved = await storage.transaction((tx) =>
-    storage.inbox.transitionDeadLetter(tx, letter.id, ['open'], to, {
-      actor: by.actor,
-      action,
-      detail: by.reason,
-    }),
-  );
-  if (!moved) {
-    const now = await storage.inbox.getDeadLetter(letter.id);
-    throw new ConvergeError(
-      'DEAD_LETTER_NOT_OPEN',
-      `Dead letter ${letter.id} is ${now?.status ?? 'gone'}, not open; only an open dead letter can be ${to === 'replaying' ? 'replayed' : 'archived'}.`,
-      { details: { id: letter.id, status: now?.status ?? null } },
-    );
-  }
+  await storage.transaction(async (tx) => {
+    for (const letter of letters) {
+      const moved = await storage.inbox.transitionDeadLetter(tx, letter.id, ['open'], to, {
+        actor: by.actor,
+        action,
+        detail: by.reason,
+      });
+      // Another process changed it since we looked: roll all of them back.
+      if (!moved) throw notOpen(letter.id, 'no longer open', to === 'replaying' ? 'replayed' : 'archived');
+    }
+  });
 }
 
-function checkAction(action: OperatorAction): void {
+function notOpen(id: number, status: string, verb: string): ConvergeError {
+  return new ConvergeError(
+    'DEAD_LETTER_NOT_OPEN',
+    `Dead letter ${id} is ${status}, not open; only an open dead letter can be ${verb}. Nothing was changed.`,
+    { details: { id, status } },
+  );
+}
+
+function checkAction(action: OperatorAction, ids: readonly number[]): void {
+  if (!Array.isArray(ids) || ids.length === 0) {
+    throw new ConvergeError('CONFIG_INVALID', 'Name at least one dead letter id.', {
+      details: { field: 'ids' },
+    });
+  }
   for (const field of ['actor', 'reason'] as const) {
     const value = (action as Partial<OperatorAction> | undefined)?.[field];
     if (typeof value !== 'string' || value.trim().length === 0) {
