@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import type { CliContext } from './cli-context.js';
 import { addDlqCommand } from './commands/dlq.js';
 import { addMigrateCommand } from './commands/migrate.js';
+import { addOutboxCommand } from './commands/outbox.js';
 import { describeExitCodes, type Outcome } from './exit-codes.js';
 import { DATABASE_URL_ENV } from './resolve-database-url.js';
 
@@ -59,6 +60,7 @@ export function createProgram(context: CliContext): Command {
     .addHelpText('after', `\n${describeEnvironment()}\n\n${describeExitCodes()}\n`);
   addMigrateCommand(program, context);
   addDlqCommand(program, context);
+  addOutboxCommand(program, context);
   return program;
 }
 

@@ -38,11 +38,12 @@ export function filterDeadLetters(
   );
 }
 
-/** `90s`, `30m`, `1h`, `2d` in milliseconds. */
-export function parseDuration(text: string): number {
+/** `90s`, `30m`, `1h`, `2d` in milliseconds; `option` names the flag in the error. */
+export function parseDuration(text: string, option = '--since'): number {
   const match = /^(\d+)([smhd])$/.exec(text.trim());
-  if (match === null)
-    throw usage(`--since '${text}' is not a duration; use a number and s, m, h or d, e.g. 30m or 1h.`);
+  if (match === null) {
+    throw usage(`${option} '${text}' is not a duration; use a number and s, m, h or d, e.g. 30m or 1h.`);
+  }
   return Number(match[1]) * (UNITS[match[2]!] ?? 0);
 }
 
