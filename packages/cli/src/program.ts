@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import type { CliContext } from './cli-context.js';
 import { addDlqCommand } from './commands/dlq.js';
+import { addDoctorCommand } from './commands/doctor.js';
 import { addMigrateCommand } from './commands/migrate.js';
 import { addOutboxCommand } from './commands/outbox.js';
 import { describeExitCodes, type Outcome } from './exit-codes.js';
@@ -61,6 +62,7 @@ export function createProgram(context: CliContext): Command {
   addMigrateCommand(program, context);
   addDlqCommand(program, context);
   addOutboxCommand(program, context);
+  addDoctorCommand(program, context);
   return program;
 }
 
