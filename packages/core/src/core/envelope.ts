@@ -123,7 +123,8 @@ export function draftToEnvelope(draft: MessageDraft, index: number, source: stri
       'cannot be represented in JSON',
       'use strings, finite numbers, booleans, null, arrays and plain objects',
     );
-  } // After the cycle check: a cyclic value would make this walk explode.
+  }
+  // After the cycle check: a cyclic value would make this walk explode.
   const hostile = hostileStructure(draft.data, 'data');
   if (hostile !== undefined) {
     throw invalid(
@@ -178,20 +179,36 @@ export const MAX_NESTING_DEPTH = 64;
  * Returns a description of the first problem, or undefined.
  */
 export function hostileStructure(value: unknown, path = '$'): string | undefined {
-  const stack: { value: unknown; path: string; depth: number }[] = [{ value, path, depth: 0 }];
+  // Paths are only built for the node that is reported: this scan runs on every message.
+  interface Node {
+    readonly value: unknown;
+    readonly parent: Node | null;
+    readonly key: string;
+    readonly inArray: boolean;
+    readonly depth: number;
+  }
+  const pathOf = (node: Node): string => {
+    const parts: string[] = [];
+    for (let at: Node | null = node; at?.parent != null; at = at.parent) {
+      parts.push(at.inArray ? `[${at.key}]` : `.${at.key}`);
+    }
+    return path + parts.reverse().join('');
+  };
+  const stack: Node[] = [{ value, parent: null, key: '', inArray: false, depth: 0 }];
   while (stack.length > 0) {
     const current = stack.pop()!;
     if (typeof current.value !== 'object' || current.value === null) continue;
     if (current.depth >= MAX_NESTING_DEPTH) {
-      return `${current.path} is nested deeper than ${MAX_NESTING_DEPTH} levels`;
+      return `${pathOf(current)} is nested deeper than ${MAX_NESTING_DEPTH} levels`;
     }
+    const inArray = Array.isArray(current.value);
     for (const [key, child] of Object.entries(current.value)) {
-      const childPath = Array.isArray(current.value) ? `${current.path}[${key}]` : `${current.path}.${key}`;
-      if (key === '__proto__') return `${childPath}: a '__proto__' key is not accepted`;
+      const node: Node = { value: child, parent: current, key, inArray, depth: current.depth + 1 };
+      if (key === '__proto__') return `${pathOf(node)}: a '__proto__' key is not accepted`;
       if (key === 'constructor' && typeof child === 'object' && child !== null && 'prototype' in child) {
-        return `${childPath}: a 'constructor' key holding a 'prototype' is not accepted`;
+        return `${pathOf(node)}: a 'constructor' key holding a 'prototype' is not accepted`;
       }
-      stack.push({ value: child, path: childPath, depth: current.depth + 1 });
+      if (typeof child === 'object' && child !== null) stack.push(node);
     }
   }
   return undefined;
