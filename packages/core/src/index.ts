@@ -33,6 +33,9 @@ export { newMessageId } from './core/ids.js';
 export { backoffDelayMs, DEFAULT_RETRY_POLICY, type RetryPolicy } from './core/retry-policy.js';
 export {
   archiveDeadLetter,
+  type DeadLetterActionOptions,
+  type EditedDeadLetter,
+  editDeadLetter,
   type OperatorAction,
   requestDeadLetterReplay,
 } from './dead-letters/dead-letter-actions.js';
@@ -49,6 +52,7 @@ export { type FaultInjector, FaultPoint, noFaults } from './ports/fault-points.j
 export {
   type DeadLetter,
   type DeadLetterAuditEntry,
+  type DeadLetterBodyReplacement,
   DeadLetterReason,
   type DeadLetterStatus,
   type InboxStore,

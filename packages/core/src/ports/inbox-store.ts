@@ -82,6 +82,14 @@ export interface StoredDeadLetter extends DeadLetter {
   readonly status: DeadLetterStatus;
 }
 
+/** An operator's replacement for a dead letter's stored message (see `replaceDeadLetterBody`). */
+export interface DeadLetterBodyReplacement {
+  readonly body: string;
+  /** sha256 (hex) and UTF-8 size of `body`. */
+  readonly bodySha256: string;
+  readonly bodyBytes: number;
+}
+
 /** One entry of a dead letter's audit trail: who did what, when and why. */
 export interface DeadLetterAuditEntry {
   readonly at: Date;
@@ -167,6 +175,19 @@ export interface InboxStore {
     id: number,
     from: readonly DeadLetterStatus[],
     to: DeadLetterStatus,
+    audit: { readonly actor: string; readonly action: string; readonly detail: string },
+  ): Promise<boolean>;
+  /**
+   * Replaces the stored message of dead letter `id` (an operator's edit) if it is `open` and its
+   * body still has sha256 `expectedSha256`, so a concurrent edit is never overwritten unseen, and
+   * appends `audit` to its trail, inside `tx`. The replacement is stored whole (not cut at the
+   * payload cap). Returns false (nothing written) otherwise.
+   */
+  replaceDeadLetterBody(
+    tx: Transaction,
+    id: number,
+    expectedSha256: string,
+    replacement: DeadLetterBodyReplacement,
     audit: { readonly actor: string; readonly action: string; readonly detail: string },
   ): Promise<boolean>;
   /**

@@ -2,6 +2,7 @@ import { creationAuditDetail } from '../../core/dead-letter-record.js';
 import type {
   DeadLetter,
   DeadLetterAuditEntry,
+  DeadLetterBodyReplacement,
   DeadLetterReason,
   DeadLetterStatus,
   InboxStore,
@@ -308,6 +309,34 @@ export class PostgresInboxStore implements InboxStore {
        INSERT INTO converge.dead_letter_audit (dead_letter_id, actor, action, detail)
        SELECT id, $4, $5, $6 FROM moved RETURNING 1`,
       [id, [...from], to, storable(audit.actor), storable(audit.action), storable(audit.detail)],
+    );
+    return rows.length > 0;
+  }
+
+  async replaceDeadLetterBody(
+    tx: Transaction,
+    id: number,
+    expectedSha256: string,
+    replacement: DeadLetterBodyReplacement,
+    audit: { readonly actor: string; readonly action: string; readonly detail: string },
+  ): Promise<boolean> {
+    const rows = await tx.query(
+      `WITH edited AS (
+         UPDATE converge.dead_letter SET body = $3, body_sha256 = $4, body_bytes = $5, body_truncated = false
+         WHERE id = $1 AND status = 'open' AND body_sha256 = $2 RETURNING id
+       )
+       INSERT INTO converge.dead_letter_audit (dead_letter_id, actor, action, detail)
+       SELECT id, $6, $7, $8 FROM edited RETURNING 1`,
+      [
+        id,
+        expectedSha256,
+        storable(replacement.body),
+        replacement.bodySha256,
+        replacement.bodyBytes,
+        storable(audit.actor),
+        storable(audit.action),
+        storable(audit.detail),
+      ],
     );
     return rows.length > 0;
   }

@@ -2,6 +2,7 @@ import { creationAuditDetail, parseStoredHeaders } from '../../core/dead-letter-
 import type {
   DeadLetter,
   DeadLetterAuditEntry,
+  DeadLetterBodyReplacement,
   DeadLetterReason,
   DeadLetterStatus,
   InboxStore,
@@ -314,6 +315,26 @@ export class SqliteInboxStore implements InboxStore {
     const changed = await tx.execute(
       'UPDATE converge_dead_letter SET status = ? WHERE id = ? AND status IN (SELECT value FROM json_each(?))',
       [to, id, JSON.stringify(from)],
+    );
+    if (changed === 0) return false;
+    await tx.execute(
+      'INSERT INTO converge_dead_letter_audit (dead_letter_id, at, actor, action, detail) VALUES (?, ?, ?, ?, ?)',
+      [id, Date.now(), audit.actor, audit.action, audit.detail],
+    );
+    return true;
+  }
+
+  async replaceDeadLetterBody(
+    tx: Transaction,
+    id: number,
+    expectedSha256: string,
+    replacement: DeadLetterBodyReplacement,
+    audit: { readonly actor: string; readonly action: string; readonly detail: string },
+  ): Promise<boolean> {
+    const changed = await tx.execute(
+      `UPDATE converge_dead_letter SET body = ?, body_sha256 = ?, body_bytes = ?, body_truncated = 0
+       WHERE id = ? AND status = 'open' AND body_sha256 = ?`,
+      [replacement.body, replacement.bodySha256, replacement.bodyBytes, id, expectedSha256],
     );
     if (changed === 0) return false;
     await tx.execute(
