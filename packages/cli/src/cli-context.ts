@@ -1,5 +1,6 @@
 import type { Outcome } from './exit-codes.js';
 import type { Output } from './output.js';
+import type { Terminal } from './terminal.js';
 
 /**
  * What a command may use: the environment it was started with, the (masked) output, and a way to
@@ -9,6 +10,10 @@ import type { Output } from './output.js';
 export interface CliContext {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly output: Output;
+  /** The directory the command was started in: where `converge.config.json` and `--data @file` are looked for. */
+  readonly cwd: string;
+  /** Whether someone is at a terminal, to confirm bulk actions and watch their progress. */
+  readonly terminal: Terminal;
   /** The `@converge/cli` version, for `--version`. */
   readonly version: string;
   /** Records how the command ended when it did not throw; `'ok'` unless called. */

@@ -2,7 +2,7 @@
  * The `converge` command as a process: version, help, usage errors, database resolution and
  * secret masking, with the exit codes scripts rely on.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -64,7 +64,7 @@ describe('choosing the database', () => {
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(
-      /^converge: No database given: pass --database <url> or set CONVERGE_DATABASE_URL/,
+      /^converge: No database given: pass --database <url> or set CONVERGE_DATABASE_URL \(or write \{"database": "<url>"\} in \.\/converge\.config\.json\)/,
     );
   });
 
@@ -132,5 +132,150 @@ describe('an unreachable PostgreSQL', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('Caused by: Error: connect ECONNREFUSED');
     expect(run.stdout + run.stderr).not.toContain(PASSWORD);
+  });
+});
+
+describe('every command', () => {
+  /** The subcommands listed under "Commands:" in a help text, without `help` itself. */
+  const subcommands = (help: string) =>
+    [...(help.split('Commands:\n')[1] ?? '').matchAll(/^ {2}([a-z][a-z-]*)/gm)]
+      .map((match) => match[1]!)
+      .filter((name) => name !== 'help');
+
+  it('prints its --help and exits 0, down to every subcommand', async () => {
+    const seen: string[] = [];
+    const visit = async (path: string[]) => {
+      const run = await runConverge([...path, '--help']);
+      expect({ path, code: run.code, stderr: run.stderr }).toEqual({ path, code: 0, stderr: '' });
+      expect(run.stdout).toContain(`Usage: converge${path.map((word) => ` ${word}`).join('')}`);
+      seen.push(path.join(' '));
+      for (const name of subcommands(run.stdout)) await visit([...path, name]);
+    };
+    await visit([]);
+    expect(seen).toEqual(
+      expect.arrayContaining([
+        'migrate',
+        'dlq list',
+        'dlq show',
+        'dlq replay',
+        'dlq edit',
+        'dlq archive',
+        'outbox status',
+        'doctor',
+      ]),
+    );
+  });
+
+  it('exits 2 for a missing SQLite folder and 1 for a missing PostgreSQL database: one line with the fix', async () => {
+    const commands = [
+      ['migrate'],
+      ['dlq', 'list'],
+      ['dlq', 'show', '1'],
+      ['dlq', 'replay', '1', '--reason', 'x'],
+      ['dlq', 'edit', '1', '--data', '{}', '--reason', 'x'],
+      ['dlq', 'archive', '--filter', 'consumer=billing', '--reason', 'x'],
+      ['outbox', 'status'],
+    ];
+    for (const command of commands) {
+      const sqlite = await runConverge([
+        ...command,
+        '--database',
+        `sqlite:${join(dir, 'no', 'such', 'x.db')}`,
+      ]);
+      expect({ command, code: sqlite.code, stdout: sqlite.stdout }).toEqual({ command, code: 2, stdout: '' });
+      expect(sqlite.stderr).toMatch(
+        /^converge: Cannot open SQLite database .*Check that the directory exists[^\n]*\n$/,
+      );
+      const postgres = await runConverge([
+        ...command,
+        '--database',
+        `postgres://postgres:${PASSWORD}@127.0.0.1:5432/converge_no_such_db`,
+      ]);
+      expect({ command, code: postgres.code }).toEqual({ command, code: 1 });
+      expect(postgres.stderr).toMatch(
+        /^converge: Cannot connect to database [^\n]*Check that the server is running[^\n]*\n$/,
+      );
+      expect(postgres.stderr).not.toContain(PASSWORD);
+    }
+  });
+});
+
+describe('the configuration file', () => {
+  /** A project folder holding `converge.config.json` with `content`, and a `data/` folder. */
+  const project = (name: string, content: string) => {
+    const folder = join(dir, name);
+    mkdirSync(join(folder, 'data'), { recursive: true });
+    writeFileSync(join(folder, 'converge.config.json'), content);
+    return folder;
+  };
+
+  it('gives the database when neither --database nor CONVERGE_DATABASE_URL does; a relative SQLite path is relative to the file', async () => {
+    const folder = project('with-config', '{"database": "sqlite:data/app.db"}');
+    const here = await runConverge(['migrate'], {}, { cwd: folder });
+    expect(here.code).toBe(0);
+    expect(here.stdout).toContain(`Database sqlite:${join(folder, 'data', 'app.db')}: migrated`);
+
+    const elsewhere = await runConverge(
+      ['doctor', '--json', '--config', join(folder, 'converge.config.json')],
+      {},
+      { cwd: dir },
+    );
+    expect(elsewhere.code).toBe(0);
+    expect(JSON.parse(elsewhere.stdout)).toMatchObject({
+      database: `sqlite:${join(folder, 'data', 'app.db')}`,
+      databaseFrom: join(folder, 'converge.config.json'),
+    });
+  });
+
+  it('comes after --database and CONVERGE_DATABASE_URL', async () => {
+    const folder = project('overridden', '{"database": "sqlite:data/from-file.db"}');
+    const fromEnv = await runConverge(
+      ['doctor', '--json'],
+      { CONVERGE_DATABASE_URL: `sqlite:${join(folder, 'env.db')}` },
+      { cwd: folder },
+    );
+    expect(JSON.parse(fromEnv.stdout)).toMatchObject({ databaseFrom: 'CONVERGE_DATABASE_URL' });
+    const fromFlag = await runConverge(
+      ['doctor', '--json', '--database', `sqlite:${join(folder, 'flag.db')}`],
+      { CONVERGE_DATABASE_URL: `sqlite:${join(folder, 'env.db')}` },
+      { cwd: folder },
+    );
+    expect(JSON.parse(fromFlag.stdout)).toMatchObject({ databaseFrom: '--database' });
+  });
+
+  it('is not read when --database is given, so a broken one does not get in the way', async () => {
+    const folder = project('broken-but-unused', '{ not json');
+    const run = await runConverge(
+      ['migrate', '--database', `sqlite:${join(folder, 'x.db')}`],
+      {},
+      { cwd: folder },
+    );
+    expect(run.code).toBe(0);
+  });
+
+  it('exits 2 with one line naming the file, the problem and the fix', async () => {
+    const cases: [string, string][] = [
+      ['{ not json', 'is not JSON'],
+      ['["sqlite:x.db"]', 'is not a JSON object'],
+      ['{"databse": "sqlite:x.db"}', "has an unknown setting 'databse'; the settings are: $schema, database"],
+      ['{"database": 42}', "has a 'database' that is not a non-empty string"],
+      ['{}', 'No database given: pass --database <url> or set CONVERGE_DATABASE_URL (or set "database" in'],
+    ];
+    for (const [index, [content, message]] of cases.entries()) {
+      const folder = project(`bad-${index}`, content);
+      const run = await runConverge(['dlq', 'list'], {}, { cwd: folder });
+      expect({ content, code: run.code, stdout: run.stdout }).toEqual({ content, code: 2, stdout: '' });
+      expect(run.stderr).toMatch(/^converge: [^\n]+\n$/);
+      expect(run.stderr).toContain(message);
+    }
+    const missing = await runConverge(
+      ['migrate', '--config', 'nowhere.json', '--database', 'sqlite::memory:'],
+      {},
+      { cwd: dir },
+    );
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe(
+      `converge: Configuration file ${join(dir, 'nowhere.json')} cannot be read: it does not exist; check the --config path.\n`,
+    );
   });
 });

@@ -3,50 +3,23 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DeadLetter, failureFingerprint } from '../../core/src/index.js';
 import { createSqliteStorage } from '../../core/src/storage/sqlite/index.js';
+import { deadLetter } from '../test/dead-letter-fixture.js';
 import { runConverge } from '../test/run-converge.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'converge-dlq-cli-'));
 const file = join(dir, 'billing.db');
 const database = `sqlite:${file}`;
 
-function letter(n: number, overrides: Partial<DeadLetter> = {}): DeadLetter {
-  const errorMessage = `contract ${n} not found`;
-  return {
-    consumer: 'billing',
-    messageId: `0193aa71-0000-7000-8000-00000000000${n}`,
-    source: 'customer-profile',
-    type: 'customer.unsubscribed',
-    key: `customer-${n}`,
-    sequence: 1,
-    reason: 'HANDLER_TERMINAL_ERROR',
-    errorClass: 'TerminalError',
-    errorMessage,
-    fingerprint: failureFingerprint('HANDLER_TERMINAL_ERROR', 'TerminalError', errorMessage),
-    attempts: 1,
-    policy: 'block-key',
-    destination: 'billing',
-    headers: {},
-    body: `{"id":"0193aa71-0000-7000-8000-00000000000${n}"}`,
-    bodySha256: 'x',
-    bodyBytes: 48,
-    bodyTruncated: false,
-    firstFailedAt: new Date(),
-    lastFailedAt: new Date(),
-    ...overrides,
-  };
-}
-
 beforeAll(async () => {
   const storage = createSqliteStorage({ path: file });
   await storage.migrate();
   await storage.transaction(async (tx) => {
-    await storage.inbox.addDeadLetter(tx, letter(1));
-    await storage.inbox.addDeadLetter(tx, letter(2));
+    await storage.inbox.addDeadLetter(tx, deadLetter(1));
+    await storage.inbox.addDeadLetter(tx, deadLetter(2));
     await storage.inbox.addDeadLetter(
       tx,
-      letter(3, {
+      deadLetter(3, {
         reason: 'MALFORMED',
         messageId: null,
         key: null,
@@ -166,7 +139,11 @@ describe('converge dlq', () => {
       database,
     ]);
     expect(archived.code).toBe(0);
-    expect(JSON.parse(archived.stdout)).toEqual({ archived: [3] });
+    expect(JSON.parse(archived.stdout)).toEqual({
+      dryRun: false,
+      archived: [3],
+      results: [{ id: 3, consumer: 'billing', type: 'customer.unsubscribed', key: null, result: 'archived' }],
+    });
   });
 
   it('bad input exits 2 with a one-line reason and no stack trace', async () => {

@@ -34,3 +34,29 @@ export function describeExitCodes(): string {
     `  ${ExitCode.conflict}  conflict`,
   ].join('\n');
 }
+
+/** Error codes that mean "fix the command line or the configuration", not "something failed". */
+const CONFIGURATION_CODES: ReadonlySet<string> = new Set([
+  'DATABASE_URL_INVALID',
+  'CONFIG_INVALID',
+  'CONFIRMATION_REQUIRED',
+  'SQLITE_OPEN_FAILED',
+  'SCHEMA_TOO_NEW',
+  'SCHEMA_OUT_OF_DATE',
+]);
+
+/** Error codes that mean "what you named does not exist" (4) or "it is not in a state for that" (5). */
+const NOT_FOUND_CODES: ReadonlySet<string> = new Set(['DEAD_LETTER_NOT_FOUND']);
+const CONFLICT_CODES: ReadonlySet<string> = new Set(['DEAD_LETTER_NOT_OPEN', 'DEAD_LETTER_NOT_REPLAYABLE']);
+
+/**
+ * The outcome a `ConvergeError` code stands for; `failure` for every code not listed.
+ *
+ * @example outcomeOf('DEAD_LETTER_NOT_OPEN') // 'conflict'
+ */
+export function outcomeOf(code: string): Outcome {
+  if (CONFIGURATION_CODES.has(code)) return 'usage';
+  if (NOT_FOUND_CODES.has(code)) return 'notFound';
+  if (CONFLICT_CODES.has(code)) return 'conflict';
+  return 'failure';
+}

@@ -7,30 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { describeError, isConvergeError, maskSecrets } from '@converge/core';
 import { CommanderError } from 'commander';
-import { ExitCode } from './exit-codes.js';
+import { ExitCode, outcomeOf } from './exit-codes.js';
 import { createOutput, type Output } from './output.js';
 import { runCli } from './program.js';
-
-/** Error codes that mean "fix the command line or the configuration", not "something failed". */
-const CONFIGURATION_CODES: ReadonlySet<string> = new Set([
-  'DATABASE_URL_INVALID',
-  'CONFIG_INVALID',
-  'SQLITE_OPEN_FAILED',
-  'SCHEMA_TOO_NEW',
-  'SCHEMA_OUT_OF_DATE',
-]);
-
-/** Error codes that mean "what you named does not exist" (4) or "it is not in a state for that" (5). */
-const NOT_FOUND_CODES: ReadonlySet<string> = new Set(['DEAD_LETTER_NOT_FOUND']);
-const CONFLICT_CODES: ReadonlySet<string> = new Set(['DEAD_LETTER_NOT_OPEN', 'DEAD_LETTER_NOT_REPLAYABLE']);
-
-/** The exit code an error from a command maps to. */
-function exitCodeOf(code: string): number {
-  if (CONFIGURATION_CODES.has(code)) return ExitCode.usage;
-  if (NOT_FOUND_CODES.has(code)) return ExitCode.notFound;
-  if (CONFLICT_CODES.has(code)) return ExitCode.conflict;
-  return ExitCode.failure;
-}
+import { createTerminal } from './terminal.js';
 
 async function main(): Promise<number> {
   const output = createOutput({
@@ -42,6 +22,8 @@ async function main(): Promise<number> {
     const result = await runCli(process.argv.slice(2), {
       env: process.env,
       output,
+      cwd: process.cwd(),
+      terminal: createTerminal(process),
       version: readVersion(),
     });
     if (result.kind === 'done') return ExitCode[result.outcome];
@@ -60,7 +42,7 @@ function reportFailure(
   if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
 
   const known = isConvergeError(error);
-  const exitCode = known ? exitCodeOf(error.code) : ExitCode.failure;
+  const exitCode = known ? ExitCode[outcomeOf(error.code)] : ExitCode.failure;
   const code = known ? error.code : 'UNEXPECTED';
   const message = known
     ? error.message

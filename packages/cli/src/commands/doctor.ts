@@ -7,9 +7,9 @@
 import { describeError, isConvergeError, type Storage } from '@converge/core';
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
-import { type DatabaseCommandOptions, databaseOption, jsonOption } from '../common-options.js';
+import { configOption, type DatabaseCommandOptions, databaseOption, jsonOption } from '../common-options.js';
 import { openStorage } from '../open-storage.js';
-import { passwordOf, resolveDatabaseUrl } from '../resolve-database-url.js';
+import { chooseDatabase } from '../use-database.js';
 import { table } from './dlq-format.js';
 
 interface Check {
@@ -25,11 +25,10 @@ export function addDoctorCommand(program: Command, context: CliContext): Command
       'check reachability, schema version and durability settings of a database; exit 3 on problems',
     )
     .addOption(databaseOption())
+    .addOption(configOption())
     .addOption(jsonOption())
     .action(async (options: DatabaseCommandOptions) => {
-      const { url } = resolveDatabaseUrl(options.database, context.env);
-      const password = passwordOf(url);
-      if (password !== undefined) context.output.addSecret(password);
+      const { url, from } = chooseDatabase(options, context);
       const storage = await openStorage(url);
       let checks: Check[];
       try {
@@ -38,10 +37,11 @@ export function addDoctorCommand(program: Command, context: CliContext): Command
         await storage.close().catch(() => undefined);
       }
       const problems = checks.filter((check) => !check.ok).length;
-      if (options.json === true) context.output.json({ database: storage.description, checks, problems });
-      else {
+      if (options.json === true) {
+        context.output.json({ database: storage.description, databaseFrom: from, checks, problems });
+      } else {
         context.output.result(
-          `${table(
+          `Database ${storage.description} (from ${from})\n${table(
             ['CHECK', 'RESULT', 'DETAIL'],
             checks.map((check) => [check.name, check.ok ? 'ok' : 'PROBLEM', check.detail]),
           )}\n${problems === 0 ? 'No problems found.' : `${problems} problem(s) found.`}`,

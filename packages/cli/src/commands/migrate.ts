@@ -1,9 +1,15 @@
 import { ConvergeError, type MigrationReport, maskSecrets } from '@converge/core';
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
-import { type DatabaseCommandOptions, databaseOption, jsonOption } from '../common-options.js';
+import {
+  configOption,
+  type DatabaseCommandOptions,
+  databaseOption,
+  examplesHelp,
+  jsonOption,
+} from '../common-options.js';
 import { withStorage } from '../open-storage.js';
-import { passwordOf, resolveDatabaseUrl } from '../resolve-database-url.js';
+import { chooseDatabase } from '../use-database.js';
 
 /** The options of `converge migrate`. */
 export interface MigrateOptions extends DatabaseCommandOptions {
@@ -16,17 +22,17 @@ export function addMigrateCommand(program: Command, context: CliContext): Comman
     .command('migrate')
     .description("bring Converge's own tables in the database to the latest schema version")
     .addOption(databaseOption())
+    .addOption(configOption())
     .option('--dry-run', 'print the SQL of the pending steps and apply nothing')
     .addOption(jsonOption())
     .addHelpText(
       'after',
-      [
-        '',
-        'Examples:',
-        '  converge migrate --database postgres://app:secret@db:5432/orders',
-        '  converge migrate --database sqlite:data/orders.db --dry-run > pending.sql',
-        '  CONVERGE_DATABASE_URL=sqlite:data/orders.db converge migrate --json',
-      ].join('\n'),
+      examplesHelp([
+        'converge migrate --database postgres://app:secret@db:5432/orders',
+        'converge migrate --database sqlite:data/orders.db --dry-run > pending.sql',
+        'CONVERGE_DATABASE_URL=sqlite:data/orders.db converge migrate --json',
+        'echo \'{"database": "sqlite:data/orders.db"}\' > converge.config.json && converge migrate',
+      ]),
     )
     .action(async (options: MigrateOptions) => {
       await migrate(options, context);
@@ -44,9 +50,7 @@ export function addMigrateCommand(program: Command, context: CliContext): Comman
  */
 export async function migrate(options: MigrateOptions, context: CliContext): Promise<void> {
   const { output } = context;
-  const { url } = resolveDatabaseUrl(options.database, context.env);
-  const password = passwordOf(url);
-  if (password !== undefined) output.addSecret(password);
+  const { url } = chooseDatabase(options, context);
   const database = maskSecrets(url.trim());
   const dryRun = options.dryRun === true;
 

@@ -5,9 +5,9 @@
  */
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
-import { type DatabaseCommandOptions, databaseOption, jsonOption } from '../common-options.js';
+import { configOption, type DatabaseCommandOptions, databaseOption, jsonOption } from '../common-options.js';
 import { withStorage } from '../open-storage.js';
-import { passwordOf, resolveDatabaseUrl } from '../resolve-database-url.js';
+import { chooseDatabase } from '../use-database.js';
 import { parseDuration } from './dlq-filter.js';
 
 interface StatusOptions extends DatabaseCommandOptions {
@@ -20,13 +20,12 @@ export function addOutboxCommand(program: Command, context: CliContext): Command
     .command('status')
     .description('backlog and age of the oldest unpublished message; exit 3 when it is older than --max-age')
     .addOption(databaseOption())
+    .addOption(configOption())
     .option('--max-age <duration>', 'the oldest unpublished message may wait this long, e.g. 30s, 5m', '5m')
     .addOption(jsonOption())
     .action(async (options: StatusOptions) => {
       const maxAgeMs = parseDuration(options.maxAge, '--max-age');
-      const { url } = resolveDatabaseUrl(options.database, context.env);
-      const password = passwordOf(url);
-      if (password !== undefined) context.output.addSecret(password);
+      const { url } = chooseDatabase(options, context);
       const status = await withStorage(url, async (storage) => {
         await storage.assertSchemaCurrent();
         return storage.outbox.status();
