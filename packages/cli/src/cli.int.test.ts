@@ -33,6 +33,7 @@ describe('converge', () => {
     );
     expect(run.stdout).toContain('3  a check found problems');
     expect(run.stdout).toContain('CONVERGE_DATABASE_URL');
+    expect(run.stdout).toContain('./converge.config.json (or --config FILE) {"database": "<url>"}');
   });
 
   it('exits 2 with commander’s message for an unknown command', async () => {

@@ -4,6 +4,7 @@ import { addDlqCommand } from './commands/dlq.js';
 import { addDoctorCommand } from './commands/doctor.js';
 import { addMigrateCommand } from './commands/migrate.js';
 import { addOutboxCommand } from './commands/outbox.js';
+import { CONFIG_FILE_NAME } from './config-file.js';
 import { describeExitCodes, type Outcome } from './exit-codes.js';
 import { DATABASE_URL_ENV } from './resolve-database-url.js';
 
@@ -71,5 +72,9 @@ function describeEnvironment(): string {
     'Environment:',
     `  ${DATABASE_URL_ENV}  the database when --database is not given`,
     '  CONVERGE_DEBUG=1       print stack traces of unexpected errors',
+    '',
+    'Configuration:',
+    `  ./${CONFIG_FILE_NAME} (or --config FILE) {"database": "<url>"}, used when neither`,
+    `  --database nor ${DATABASE_URL_ENV} gives one`,
   ].join('\n');
 }
