@@ -30,6 +30,7 @@ export {
   TerminalError,
 } from './core/errors.js';
 export { newMessageId } from './core/ids.js';
+export { payloadHash } from './core/payload-hash.js';
 export { backoffDelayMs, DEFAULT_RETRY_POLICY, type RetryPolicy } from './core/retry-policy.js';
 export {
   archiveDeadLetter,
@@ -39,6 +40,7 @@ export {
   type OperatorAction,
   requestDeadLetterReplay,
 } from './dead-letters/dead-letter-actions.js';
+export { HandlerTimeoutError } from './inbox/handler-attempt.js';
 export {
   type Consumer,
   createInbox,
@@ -59,6 +61,7 @@ export {
   type KeyState,
   type ParkedMessage,
   type PoisonPolicy,
+  type Receipt,
   type ReceiptOutcome,
   type StoredDeadLetter,
 } from './ports/inbox-store.js';

@@ -6,6 +6,7 @@ import {
   type MessageDraft,
   parseEnvelope,
   serializeEnvelope,
+  textDamage,
 } from './envelope.js';
 import { ConvergeError } from './errors.js';
 
@@ -346,5 +347,31 @@ describe('hostile structures', () => {
     expect(() => draftToEnvelope({ type: 't', key: 'k', data }, 0, 's', new Date())).toThrow(
       expect.objectContaining({ code: 'MESSAGE_INVALID', details: { index: 0, field: 'data' } }),
     );
+  });
+});
+
+describe('text damaged by invalid UTF-8', () => {
+  it('names a lone surrogate or a replacement character and where it is', () => {
+    expect(textDamage('plain café 🙂')).toBeUndefined();
+    expect(textDamage('ab\uD800c')).toMatch(/lone surrogate \(U\+D800 at offset 2\)/);
+    expect(textDamage('\uDC00')).toMatch(/lone surrogate \(U\+DC00 at offset 0\)/);
+    expect(textDamage('caf\uFFFD')).toMatch(/U\+FFFD \(the replacement character\) at offset 3/);
+    const decoded = Buffer.from([0x61, 0xff, 0x62]).toString('utf8');
+    expect(textDamage(decoded)).toContain('bytes that were not valid UTF-8 were replaced');
+  });
+
+  it('refuses an envelope whose id, source, type or subject is damaged, naming the field', () => {
+    for (const field of ['id', 'source', 'type', 'subject'] as const) {
+      const damaged = { ...validEnvelope(), [field]: 'x\uFFFD' };
+      expect(parseEnvelope(JSON.stringify(damaged))).toMatchObject({
+        ok: false,
+        problem: {
+          reason: 'MALFORMED',
+          detail: expect.stringMatching(new RegExp(`^'${field}' contains U\\+FFFD`)),
+        },
+      });
+    }
+    // Damaged data still parses: the inbox dead-letters it under the key's poison policy.
+    expect(parseEnvelope(JSON.stringify(validEnvelope({ data: 'x\uFFFD' }))).ok).toBe(true);
   });
 });

@@ -253,6 +253,11 @@ export function parseEnvelope(
       // PostgreSQL text cannot hold NUL; such an envelope could not even be dead-lettered as-is.
       return { ok: false, problem: { reason: 'MALFORMED', detail: `'${field}' contains a NUL character` } };
     }
+    // A damaged id, source, type or key cannot be trusted to name the message or its position.
+    const damage = textDamage(record[field] as string);
+    if (damage !== undefined) {
+      return { ok: false, problem: { reason: 'MALFORMED', detail: `'${field}' ${damage}` } };
+    }
   }
   const sequence = record.sequence;
   if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence) || sequence < 1) {
@@ -266,4 +271,29 @@ export function parseEnvelope(
     };
   }
   return { ok: true, envelope: record as unknown as Envelope };
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Finds the traces bytes that were not valid UTF-8 leave in a string that travelled as text: a
+ * lone surrogate (no UTF-8 encoding exists for it, so it cannot be stored or forwarded faithfully)
+ * or U+FFFD, the replacement character a decoder puts where it found invalid bytes. Returns a
+ * description naming the first one and its offset (in UTF-16 code units), or undefined.
+ *
+ * U+FFFD is also a character a producer may send on purpose, but it never carries information:
+ * whatever was there before was lost when the bytes were decoded. Converge refuses it rather than
+ * apply data that is not what the producer sent.
+ */
+export function textDamage(text: string): string | undefined {
+  const lone = LONE_SURROGATE.exec(text);
+  if (lone !== null) {
+    const unit = lone[0].charCodeAt(0).toString(16).toUpperCase();
+    return `contains a lone surrogate (U+${unit} at offset ${lone.index}): it is not well-formed Unicode and has no UTF-8 encoding`;
+  }
+  const replaced = text.indexOf('\uFFFD');
+  if (replaced !== -1) {
+    return `contains U+FFFD (the replacement character) at offset ${replaced}: bytes that were not valid UTF-8 were replaced on the way, so it is not what the producer sent`;
+  }
+  return undefined;
 }

@@ -26,6 +26,7 @@ export interface AutoRedriveOptions {
 /** The reasons that may heal by themselves. */
 export const TRANSIENT_REASONS: readonly DeadLetterReason[] = Object.freeze([
   DeadLetterReason.HANDLER_RETRIES_EXHAUSTED,
+  DeadLetterReason.HANDLER_TIMEOUT,
 ]);
 
 export const AUTO_REDRIVE_ACTOR = 'converge:auto-redrive';

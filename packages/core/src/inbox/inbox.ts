@@ -61,6 +61,13 @@ export interface SubscriptionOptions {
   readonly autoRedrive?: false | AutoRedriveOptions;
   /** JSON Schemas of `data` by message type; a mismatch is dead-lettered `SCHEMA_INVALID`. */
   readonly schemas?: MessageSchemas;
+  /**
+   * Longest one handler call may take, in ms; `false`: no limit. Default 30000. A call that takes
+   * longer is a failed attempt: its writes are rolled back, its `tx` refuses further statements,
+   * and it is retried like any failure; when the last attempt timed out, the dead letter's reason
+   * is `HANDLER_TIMEOUT`. The handler itself cannot be stopped (ADR 0013).
+   */
+  readonly handlerTimeoutMs?: number | false;
 }
 
 /** A running consumer. */
@@ -86,6 +93,10 @@ export interface Inbox {
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** Default `handlerTimeoutMs`. */
+export const DEFAULT_HANDLER_TIMEOUT_MS = 30_000;
+/** Node's timers fire at once beyond this (2^31 − 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Creates the inbox of one consumer service. */
 export function createInbox(options: InboxOptions): Inbox {
@@ -110,6 +121,7 @@ export function createInbox(options: InboxOptions): Inbox {
         maxDrain: 1000,
         maxDeadLetterBodyBytes: DEFAULT_DEAD_LETTER_PAYLOAD_BYTES,
         validateData: compileSchemas(config.consumer, subscription.schemas),
+        handlerTimeoutMs: config.handlerTimeoutMs,
       });
       await options.storage.assertSchemaCurrent();
       const mutex = new AsyncMutex();
@@ -231,8 +243,20 @@ function resolve(options: SubscriptionOptions) {
       },
     );
   }
+  const handlerTimeoutMs = options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS;
+  if (
+    handlerTimeoutMs !== false &&
+    (!Number.isSafeInteger(handlerTimeoutMs) || handlerTimeoutMs < 1 || handlerTimeoutMs > MAX_TIMER_MS)
+  ) {
+    throw new ConvergeError(
+      'CONFIG_INVALID',
+      `Consumer '${options.consumer}': handlerTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}, or false for no limit (got ${JSON.stringify(handlerTimeoutMs)}).`,
+      { details: { field: 'handlerTimeoutMs' } },
+    );
+  }
   return Object.freeze({
     consumer: options.consumer,
+    handlerTimeoutMs,
     types: options.types,
     sources: options.sources,
     rejectUnknownTypes: options.rejectUnknownTypes ?? false,

@@ -27,6 +27,21 @@ export interface ParkedMessage {
 /** How a receipt ended. */
 export type ReceiptOutcome = 'applied' | 'ignored' | 'dead-lettered';
 
+/** What a consumer records about a message it handled (one per consumer and message id). */
+export interface Receipt {
+  readonly messageId: string;
+  readonly source: string;
+  readonly key: string;
+  readonly sequence: number;
+  readonly outcome: ReceiptOutcome;
+  /**
+   * `payloadHash` of the message (see `src/core/payload-hash.ts`), so a later message reusing
+   * the id with another payload is told apart (`DUPLICATE_ID_CONFLICT`). Null: unknown (a receipt
+   * from before schema version 3, or written by a replay, whose payload an operator may have edited).
+   */
+  readonly payloadHash: string | null;
+}
+
 /** Stable reason codes of dead letters. */
 export const DeadLetterReason = {
   MALFORMED: 'MALFORMED',
@@ -36,6 +51,8 @@ export const DeadLetterReason = {
   OVERSIZED: 'OVERSIZED',
   HANDLER_TERMINAL_ERROR: 'HANDLER_TERMINAL_ERROR',
   HANDLER_RETRIES_EXHAUSTED: 'HANDLER_RETRIES_EXHAUSTED',
+  HANDLER_TIMEOUT: 'HANDLER_TIMEOUT',
+  DUPLICATE_ID_CONFLICT: 'DUPLICATE_ID_CONFLICT',
 } as const;
 export type DeadLetterReason = (typeof DeadLetterReason)[keyof typeof DeadLetterReason];
 
@@ -110,19 +127,14 @@ export interface InboxStore {
    */
   lockKey(tx: Transaction, consumer: string, source: string, key: string): Promise<KeyState>;
   setKey(tx: Transaction, consumer: string, source: string, key: string, state: KeyState): Promise<void>;
-  /** Records that `messageId` was handled; `'duplicate'` when a receipt already exists (nothing written). */
-  recordReceipt(
-    tx: Transaction,
-    consumer: string,
-    receipt: {
-      readonly messageId: string;
-      readonly source: string;
-      readonly key: string;
-      readonly sequence: number;
-      readonly outcome: ReceiptOutcome;
-    },
-  ): Promise<'recorded' | 'duplicate'>;
+  /**
+   * Records that `messageId` was handled; `'duplicate'` when a receipt of that id already exists
+   * (nothing written: one statement either way, so the inbox learns of a reused id for free).
+   */
+  recordReceipt(tx: Transaction, consumer: string, receipt: Receipt): Promise<'recorded' | 'duplicate'>;
   hasReceipt(tx: Transaction, consumer: string, messageId: string): Promise<boolean>;
+  /** The receipt of `messageId`, or null. */
+  findReceipt(tx: Transaction, consumer: string, messageId: string): Promise<Receipt | null>;
   /** What happened to `messageId`, or null when it has no receipt. */
   receiptOutcome(tx: Transaction, consumer: string, messageId: string): Promise<ReceiptOutcome | null>;
   /** Changes the outcome of an existing receipt (a replayed dead letter that was skipped is now applied). */

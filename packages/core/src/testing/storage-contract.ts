@@ -157,6 +157,7 @@ export function describeStorageContract(name: string, factory: StorageFactory): 
         key: 'a',
         sequence: 1,
         outcome: 'applied' as const,
+        payloadHash: 'c3ab8ff13720e8ad9047dd39466b3c89',
       });
 
       it('a new key starts at 0; its state survives the transaction', async () => {
@@ -182,6 +183,25 @@ export function describeStorageContract(name: string, factory: StorageFactory): 
           expect(await storage.inbox.hasReceipt(tx, 'billing', id)).toBe(true);
         });
         expect((await storage.inbox.counts('billing')).receipts).toBe(1);
+      });
+
+      it('finds a receipt with its position and payload hash; the first one written stays', async () => {
+        const id = newMessageId();
+        const unknown = newMessageId();
+        await storage.transaction(async (tx) => {
+          await storage.inbox.recordReceipt(tx, 'billing', receipt(id));
+          const other = { ...receipt(id), key: 'b', sequence: 7, payloadHash: 'other' };
+          expect(await storage.inbox.recordReceipt(tx, 'billing', other)).toBe('duplicate');
+          await storage.inbox.recordReceipt(tx, 'billing', { ...receipt(unknown), payloadHash: null });
+        });
+        const [found, withoutHash, missing] = await storage.transaction(async (tx) => [
+          await storage.inbox.findReceipt(tx, 'billing', id),
+          await storage.inbox.findReceipt(tx, 'billing', unknown),
+          await storage.inbox.findReceipt(tx, 'shipping', id),
+        ]);
+        expect(found).toEqual(receipt(id));
+        expect(withoutHash).toMatchObject({ messageId: unknown, payloadHash: null });
+        expect(missing).toBeNull();
       });
 
       it('a receipt written in a rolled-back transaction is gone', async () => {

@@ -85,7 +85,14 @@ describe.skipIf(!db)('PostgresInboxStore', () => {
 
   it('receipts are per consumer; a second receipt of one message is a duplicate', async () => {
     const id = newMessageId();
-    const receipt = { messageId: id, source: 'orders', key: 'k', sequence: 1, outcome: 'applied' as const };
+    const receipt = {
+      messageId: id,
+      source: 'orders',
+      key: 'k',
+      sequence: 1,
+      outcome: 'applied' as const,
+      payloadHash: null,
+    };
     await storage.transaction(async (tx) => {
       expect(await storage.inbox.recordReceipt(tx, 'billing', receipt)).toBe('recorded');
       expect(await storage.inbox.recordReceipt(tx, 'billing', { ...receipt, outcome: 'ignored' })).toBe(

@@ -8,6 +8,7 @@ import type {
   InboxStore,
   KeyState,
   ParkedMessage,
+  Receipt,
   ReceiptOutcome,
   StoredDeadLetter,
 } from '../../ports/inbox-store.js';
@@ -82,20 +83,46 @@ export class PostgresInboxStore implements InboxStore {
   async recordReceipt(
     tx: Transaction,
     consumer: string,
-    receipt: {
-      readonly messageId: string;
-      readonly source: string;
-      readonly key: string;
-      readonly sequence: number;
-      readonly outcome: ReceiptOutcome;
-    },
+    receipt: Receipt,
   ): Promise<'recorded' | 'duplicate'> {
     const inserted = await tx.execute(
-      `INSERT INTO converge.inbox_receipt (consumer, message_id, source, key, sequence, outcome)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
-      [consumer, receipt.messageId, receipt.source, receipt.key, receipt.sequence, receipt.outcome],
+      `INSERT INTO converge.inbox_receipt (consumer, message_id, source, key, sequence, outcome, payload_hash)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+      [
+        consumer,
+        receipt.messageId,
+        receipt.source,
+        receipt.key,
+        receipt.sequence,
+        receipt.outcome,
+        receipt.payloadHash,
+      ],
     );
     return inserted === 0 ? 'duplicate' : 'recorded';
+  }
+
+  async findReceipt(tx: Transaction, consumer: string, messageId: string): Promise<Receipt | null> {
+    const [row] = await tx.query<{
+      source: string;
+      key: string;
+      sequence: string;
+      outcome: ReceiptOutcome;
+      payload_hash: string | null;
+    }>(
+      `SELECT source, key, sequence, outcome, payload_hash FROM converge.inbox_receipt
+       WHERE consumer = $1 AND message_id = $2`,
+      [consumer, messageId],
+    );
+    return row === undefined
+      ? null
+      : {
+          messageId,
+          source: row.source,
+          key: row.key,
+          sequence: toNumber(row.sequence),
+          outcome: row.outcome,
+          payloadHash: row.payload_hash,
+        };
   }
 
   async hasReceipt(tx: Transaction, consumer: string, messageId: string): Promise<boolean> {

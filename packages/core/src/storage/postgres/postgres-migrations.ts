@@ -137,6 +137,15 @@ CREATE TABLE converge.dead_letter_audit (
 CREATE INDEX dead_letter_audit_letter ON converge.dead_letter_audit (dead_letter_id, id);
 `,
   }),
+  Object.freeze({
+    version: 3,
+    name: 'receipts: payload hash (DUPLICATE_ID_CONFLICT)',
+    // NULL: the receipt was written before version 3 (or by a replay): its payload is unknown.
+    // Adding a nullable column without a default rewrites nothing, so this is instant on a big table.
+    sql: `
+ALTER TABLE converge.inbox_receipt ADD COLUMN payload_hash text;
+`,
+  }),
 ]);
 
 /** The newest schema version this build knows. */

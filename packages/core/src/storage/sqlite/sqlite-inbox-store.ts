@@ -9,6 +9,7 @@ import type {
   KeyState,
   ParkedMessage,
   PoisonPolicy,
+  Receipt,
   ReceiptOutcome,
   StoredDeadLetter,
 } from '../../ports/inbox-store.js';
@@ -86,11 +87,11 @@ export class SqliteInboxStore implements InboxStore {
   async recordReceipt(
     tx: Transaction,
     consumer: string,
-    receipt: { messageId: string; source: string; key: string; sequence: number; outcome: ReceiptOutcome },
+    receipt: Receipt,
   ): Promise<'recorded' | 'duplicate'> {
     const changed = await tx.execute(
-      `INSERT INTO converge_inbox_receipt (consumer, message_id, source, key, sequence, outcome, received_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      `INSERT INTO converge_inbox_receipt (consumer, message_id, source, key, sequence, outcome, received_at, payload_hash)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
       [
         consumer,
         receipt.messageId,
@@ -99,9 +100,33 @@ export class SqliteInboxStore implements InboxStore {
         receipt.sequence,
         receipt.outcome,
         Date.now(),
+        receipt.payloadHash,
       ],
     );
     return changed === 1 ? 'recorded' : 'duplicate';
+  }
+
+  async findReceipt(tx: Transaction, consumer: string, messageId: string): Promise<Receipt | null> {
+    const [row] = await tx.query<{
+      source: string;
+      key: string;
+      sequence: number;
+      outcome: ReceiptOutcome;
+      payload_hash: string | null;
+    }>(
+      'SELECT source, key, sequence, outcome, payload_hash FROM converge_inbox_receipt WHERE consumer = ? AND message_id = ?',
+      [consumer, messageId],
+    );
+    return row === undefined
+      ? null
+      : {
+          messageId,
+          source: row.source,
+          key: row.key,
+          sequence: row.sequence,
+          outcome: row.outcome,
+          payloadHash: row.payload_hash,
+        };
   }
 
   async hasReceipt(tx: Transaction, consumer: string, messageId: string): Promise<boolean> {

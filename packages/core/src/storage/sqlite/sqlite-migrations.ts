@@ -128,4 +128,12 @@ CREATE TABLE converge_dead_letter_audit (
 CREATE INDEX converge_dead_letter_audit_letter ON converge_dead_letter_audit (dead_letter_id, id);
 `,
   },
+  {
+    version: 3,
+    name: 'receipts: payload hash (DUPLICATE_ID_CONFLICT)',
+    // NULL: the receipt was written before version 3 (or by a replay): its payload is unknown.
+    sql: `
+ALTER TABLE converge_inbox_receipt ADD COLUMN payload_hash TEXT;
+`,
+  },
 ]);
