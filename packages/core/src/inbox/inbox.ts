@@ -65,7 +65,7 @@ export interface SubscriptionOptions {
    * Longest one handler call may take, in ms; `false`: no limit. Default 30000. A call that takes
    * longer is a failed attempt: its writes are rolled back, its `tx` refuses further statements,
    * and it is retried like any failure; when the last attempt timed out, the dead letter's reason
-   * is `HANDLER_TIMEOUT`. The handler itself cannot be stopped (ADR 0013).
+   * is `HANDLER_TIMEOUT`. The handler itself cannot be stopped (ADR 0015).
    */
   readonly handlerTimeoutMs?: number | false;
 }
