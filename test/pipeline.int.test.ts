@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConvergeError, type Envelope, TerminalError } from '../packages/core/src/index.js';
 import { waitFor } from '../packages/core/src/testing/wait-for.js';
 import { availableBackends, param, type TestDatabases } from './support/backends.js';
+import { envelopeBody } from './support/envelope-body.js';
 import { createPipeline, type Pipeline } from './support/pipeline.js';
 
 const backends = await availableBackends();
@@ -266,6 +267,30 @@ describe.each(backends)('pipeline on $name', (backend) => {
     expect(letters.find((d) => d.reason === 'MALFORMED')?.body).toBe('this is not json');
     expect(letters.find((d) => d.reason === 'MISSING_ATTRIBUTE')?.errorMessage).toContain('subject');
     expect((await pipeline.effects()).map((e) => e.messageId)).toContain(ok.id);
+  });
+
+  it('a body damaged by invalid UTF-8 is MALFORMED where its data would be used, under the poison policy; an ignored type is ignored', async () => {
+    await pipeline.subscribe({ types: ['customer.unsubscribed'] });
+    const damaged = (type: string, key: string, sequence: number) => {
+      const [before, after] = envelopeBody({ type, subject: key, sequence, data: { name: 'Jos<>' } }).split(
+        '<>',
+      );
+      const bytes = Buffer.concat([Buffer.from(before!), Buffer.from([0xc3]), Buffer.from(after!)]);
+      return { messageId: `${key}-${sequence}`, source: 'x', type, key, body: bytes.toString('utf8') };
+    };
+    await pipeline.transport.publish([
+      damaged('customer.unsubscribed', 'c-1', 1),
+      { ...damaged('customer.unsubscribed', 'c-1', 2), body: envelopeBody({ subject: 'c-1', sequence: 2 }) },
+      damaged('customer.renamed', 'c-2', 1),
+      { ...damaged('customer.unsubscribed', 'c-2', 2), body: envelopeBody({ subject: 'c-2', sequence: 2 }) },
+    ]);
+    await waitFor('c-2#2', async () => (await pipeline.effects()).some((e) => e.key === 'c-2'));
+    const [letter, ...others] = await pipeline.consumerDb.inbox.listDeadLetters('billing');
+    expect(others).toEqual([]);
+    expect(letter).toMatchObject({ reason: 'MALFORMED', key: 'c-1', sequence: 1, policy: 'block-key' });
+    expect(letter!.errorMessage).toMatch(/U\+FFFD \(the replacement character\) at offset \d+/);
+    expect((await pipeline.effects()).map((e) => `${e.key}#${e.sequence}`)).toEqual(['c-2#2']);
+    expect((await pipeline.consumerDb.inbox.counts('billing')).parked).toBe(1);
   });
 
   it('an append that fails on an id already in the outbox uses up no sequence, even when the caller catches the error and commits', async () => {

@@ -17,8 +17,9 @@
  *   handler runs (at most `handlerTimeoutMs`); on success the new key state is written in the same
  *   transaction as the handler's effect and the receipt. Then the parked successors of K that are
  *   due are applied in turn ("drained").
- * - Refused before the handler: an oversized body, a body damaged by invalid UTF-8 (`MALFORMED`),
- *   an unknown type (with `rejectUnknownTypes`), data that fails its schema.
+ * - Refused before the handler: an oversized body, an unknown type (with `rejectUnknownTypes`),
+ *   a handled message whose body was damaged by invalid UTF-8 (`MALFORMED`), data that fails its
+ *   schema.
  * - The handler failed: a `TerminalError` or exhausted retries go to the dead letters
  *   (`HANDLER_TIMEOUT` when the last attempt timed out); then the poison policy decides:
  *   `block-key` keeps K's later messages parked behind the dead letter (order preserved), `skip`
@@ -383,14 +384,15 @@ export class MessageProcessor {
       const message = `the message is ${bytes} bytes, over this consumer's limit of ${maxMessageBytes}`;
       return { reason: Reason.OVERSIZED, errorClass: 'OversizedMessage', message };
     }
-    const damage = textDamage(body);
-    if (damage !== undefined) {
-      return { reason: Reason.MALFORMED, errorClass: 'DamagedText', message: `the body ${damage}` };
-    }
     if (!handled) {
       if (!this.#config.rejectUnknownTypes) return null;
       const message = `type '${envelope.type}' is not handled by consumer '${consumer}'`;
       return { reason: Reason.UNKNOWN_TYPE, errorClass: 'UnknownType', message };
+    }
+    // Only where the data will be used: an ignored type's damaged data harms nobody.
+    const damage = textDamage(body);
+    if (damage !== undefined) {
+      return { reason: Reason.MALFORMED, errorClass: 'DamagedText', message: `the body ${damage}` };
     }
     const schemaProblem = this.#config.validateData(envelope);
     return schemaProblem === null
