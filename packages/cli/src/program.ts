@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import type { CliContext } from './cli-context.js';
+import { addDemoCommand } from './commands/demo.js';
 import { addDlqCommand } from './commands/dlq.js';
 import { addDoctorCommand } from './commands/doctor.js';
 import { addMigrateCommand } from './commands/migrate.js';
@@ -64,6 +65,7 @@ export function createProgram(context: CliContext): Command {
   addDlqCommand(program, context);
   addOutboxCommand(program, context);
   addDoctorCommand(program, context);
+  addDemoCommand(program, context);
   return program;
 }
 

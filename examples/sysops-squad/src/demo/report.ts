@@ -1,0 +1,97 @@
+/**
+ * The demo's report: `--json` prints it as one JSON document (the acceptance checks read it);
+ * otherwise `renderReport` prints it for people. `schemaVersion` changes when a field changes
+ * meaning or goes away; new fields may appear in any version.
+ */
+export const REPORT_SCHEMA_VERSION = 1;
+
+export interface DemoReport {
+  readonly schemaVersion: typeof REPORT_SCHEMA_VERSION;
+  readonly pattern: 'event';
+  /** Where the services kept their data: SQLite files (the default) or PostgreSQL databases. */
+  readonly databases: 'sqlite' | 'postgres';
+  readonly seed: number;
+  readonly dir: string;
+  readonly transactions: number;
+  readonly customers: number;
+  /** Messages the services committed to their outboxes (events and audit records). */
+  readonly produced: number;
+  /** Log entries the consumers read (a message published twice, after a relay was killed, counts twice). */
+  readonly delivered: number;
+  /** Deliveries of a message that was already in the log: absorbed by the inboxes. */
+  readonly duplicateDeliveries: number;
+  /** Effects applied twice (must be 0). */
+  readonly duplicateEffects: number;
+  /** Committed messages neither applied nor waiting for a decision (must be 0). */
+  readonly lost: number;
+  /** Effects applied after a later message of the same key (must be 0). */
+  readonly orderViolations: number;
+  /** Rows that differ from the expected end state, per service (all must be 0). */
+  readonly stateMismatches: Readonly<Record<string, number>>;
+  /** Open dead letters by reason code: the permanently bad messages, and nothing else. */
+  readonly deadLetters: Readonly<Record<string, number>>;
+  /** The open dead letters that were not expected, or expected and missing (must be empty). */
+  readonly unexpectedDeadLetters: readonly string[];
+  /** What needs a person's decision by design: the permanent dead letters and what waits behind them. */
+  readonly awaitingDecision: {
+    readonly deadLetters: number;
+    readonly blockedKeys: number;
+    readonly waitingMessages: number;
+  };
+  /** Transient dead letters (retries exhausted while the gateway was down) replayed by the consumers themselves. */
+  readonly automaticRedrives: number;
+  /** Interventions that recovering from the transient faults needed (must be 0). */
+  readonly manualActions: number;
+  readonly faultsInjected: {
+    readonly kills: Readonly<Record<string, number>>;
+    readonly dependencyOutages: number;
+    readonly badMessages: number;
+    readonly total: number;
+  };
+  /** From each business commit until every service applied it (and Audit recorded it), in ms. */
+  readonly timeToConsistencyMs: {
+    readonly p50: number;
+    readonly p99: number;
+    readonly afterLastFault: number;
+  };
+  /** Command sends retried because Customer Profile was killed; a retry never applied twice. */
+  readonly retriedCommands: number;
+  /** Services that exited when nobody killed them (must be empty). */
+  readonly unexpectedExits: readonly string[];
+  readonly consistent: boolean;
+  readonly seconds: number;
+}
+
+export function renderReport(report: DemoReport): string {
+  const faults = report.faultsInjected;
+  const kills = Object.entries(faults.kills)
+    .map(([service, n]) => `${service} ${n}`)
+    .join(', ');
+  const reasons = Object.entries(report.deadLetters)
+    .map(([reason, n]) => `${reason} ${n}`)
+    .join(', ');
+  const mark = (ok: boolean) => (ok ? 'ok' : 'FAILED');
+  const ttc = report.timeToConsistencyMs;
+  return [
+    `Converge demo — customer unsubscribes, event-based, on ${report.databases === 'sqlite' ? 'SQLite files' : 'PostgreSQL'} (seed ${report.seed})`,
+    '',
+    `  transactions          ${report.transactions} over ${report.customers} customers`,
+    `  messages produced     ${report.produced}; delivered ${report.delivered} (${report.duplicateDeliveries} duplicate deliveries absorbed)`,
+    `  faults injected       ${faults.total}: SIGKILL ${kills || 'none'}; ${faults.dependencyOutages} payment-gateway outage; ${faults.badMessages} bad messages`,
+    `  lost                  ${report.lost}  ${mark(report.lost === 0)}`,
+    `  duplicate effects     ${report.duplicateEffects}  ${mark(report.duplicateEffects === 0)}`,
+    `  order violations      ${report.orderViolations}  ${mark(report.orderViolations === 0)}`,
+    `  end state             ${Object.values(report.stateMismatches).every((n) => n === 0) ? 'every database as expected  ok' : `mismatches ${JSON.stringify(report.stateMismatches)}  FAILED`}`,
+    `  dead letters          ${reasons || 'none'}  ${mark(report.unexpectedDeadLetters.length === 0)}`,
+    `  awaiting decision     ${report.awaitingDecision.deadLetters} dead letters, ${report.awaitingDecision.blockedKeys} keys blocked, ${report.awaitingDecision.waitingMessages} messages waiting behind them`,
+    `  automatic redrives    ${report.automaticRedrives}`,
+    `  manual actions        ${report.manualActions}  ${mark(report.manualActions === 0)}`,
+    `  time to consistency   p50 ${ttc.p50} ms, p99 ${ttc.p99} ms; ${ttc.afterLastFault} ms after the last fault`,
+    '',
+    report.consistent
+      ? `Consistent: every service agrees, nothing lost or applied twice, and nobody re-published a message by hand (${report.seconds} s).`
+      : `NOT consistent (${report.seconds} s): see the lines marked FAILED; the databases are in ${report.dir}.`,
+    ...report.unexpectedDeadLetters.map((line) => `  unexpected dead letter: ${line}`),
+    ...report.unexpectedExits.map((line) => `  unexpected exit: ${line}`),
+  ].join('\n');
+}

@@ -1,0 +1,125 @@
+/**
+ * Runs each Sysops Squad service as its own OS process, restarts one that the chaos killed, and
+ * kills with SIGKILL on request. A service that exits by itself (not killed) is a failure of the
+ * reference system: it is restarted too, and reported.
+ *
+ * Every child is ended by its PID in `stopAll()`; nothing here outlives the demo.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import type { ServiceName } from '../services/start-service.js';
+
+const MAIN = join(import.meta.dirname, '..', 'services', 'main.js');
+
+export interface ServiceSpec {
+  readonly name: ServiceName;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export class Supervisor {
+  readonly #specs: ReadonlyMap<ServiceName, ServiceSpec>;
+  readonly #logDir: string;
+  readonly #running = new Map<ServiceName, { child: ChildProcess; startedAt: number; ready: boolean }>();
+  readonly #logs = new Map<ServiceName, WriteStream>();
+  readonly #unexpectedExits: string[] = [];
+  readonly #killed = new Set<ChildProcess>();
+  #stopping = false;
+  /** When the last restarted service said it was ready. */
+  lastRecoveredAt = 0;
+
+  constructor(specs: readonly ServiceSpec[], logDir: string) {
+    this.#specs = new Map(specs.map((spec) => [spec.name, spec]));
+    this.#logDir = logDir;
+  }
+
+  /** Exits that no one asked for, with the end of the service's stderr. */
+  get unexpectedExits(): readonly string[] {
+    return this.#unexpectedExits;
+  }
+
+  /** Starts every service and resolves when all say `ready`. */
+  async startAll(): Promise<void> {
+    await Promise.all([...this.#specs.keys()].map((name) => this.#start(name)));
+  }
+
+  /** Services running and ready for at least `minAgeMs`. */
+  killable(minAgeMs: number, now = Date.now()): ServiceName[] {
+    return [...this.#running.entries()]
+      .filter(([, entry]) => entry.ready && now - entry.startedAt >= minAgeMs)
+      .map(([name]) => name);
+  }
+
+  /** SIGKILLs `name`; it is started again after `restartAfterMs`. */
+  kill(name: ServiceName, restartAfterMs: number): void {
+    const entry = this.#running.get(name);
+    if (entry === undefined) return;
+    this.#killed.add(entry.child);
+    entry.child.once('exit', () => {
+      setTimeout(() => {
+        this.#start(name).catch(() => undefined);
+      }, restartAfterMs);
+    });
+    entry.child.kill('SIGKILL');
+  }
+
+  async stopAll(): Promise<void> {
+    this.#stopping = true;
+    const exits = [...this.#running.values()].map(
+      ({ child }) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) resolve();
+          else child.once('exit', () => resolve());
+        }),
+    );
+    for (const { child } of this.#running.values()) child.kill('SIGKILL');
+    await Promise.all(exits);
+    for (const log of this.#logs.values()) log.end();
+  }
+
+  #start(name: ServiceName): Promise<void> {
+    const spec = this.#specs.get(name);
+    if (spec === undefined || this.#stopping) return Promise.resolve();
+    const log = this.#log(name);
+    const child = spawn(process.execPath, [MAIN, name], {
+      env: { ...process.env, ...spec.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const entry = { child, startedAt: Date.now(), ready: false };
+    this.#running.set(name, entry);
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      log.write(chunk);
+      stderr = (stderr + chunk.toString()).slice(-2000);
+    });
+    child.once('exit', (code, signal) => {
+      if (this.#running.get(name)?.child === child) this.#running.delete(name);
+      if (this.#stopping || this.#killed.delete(child)) return;
+      this.#unexpectedExits.push(
+        `${name} (pid ${child.pid}) exited with ${signal ?? `code ${code}`}: ${stderr}`,
+      );
+      setTimeout(() => this.#start(name).catch(() => undefined), 200);
+    });
+    return new Promise<void>((resolve) => {
+      let out = '';
+      child.stdout?.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (!entry.ready && out.includes('ready\n')) {
+          entry.ready = true;
+          this.lastRecoveredAt = Date.now();
+          resolve();
+        }
+      });
+      child.once('exit', () => resolve());
+    });
+  }
+
+  #log(name: ServiceName): WriteStream {
+    let log = this.#logs.get(name);
+    if (log === undefined) {
+      log = createWriteStream(join(this.#logDir, `${name}.log`), { flags: 'a' });
+      this.#logs.set(name, log);
+    }
+    return log;
+  }
+}
