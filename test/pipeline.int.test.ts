@@ -269,6 +269,23 @@ describe.each(backends)('pipeline on $name', (backend) => {
     expect((await pipeline.effects()).map((e) => e.messageId)).toContain(ok.id);
   });
 
+  it('a body that is no envelope, delivered again (as after a crash before the acknowledgement), stays one dead letter', async () => {
+    await pipeline.subscribe({});
+    const garbage = { messageId: 'g', source: 'x', type: 'x', key: 'x', body: '{"id": "g", "specversion":' };
+    const other = { ...garbage, messageId: 'h', body: 'another kind of garbage' };
+    await pipeline.transport.publish([garbage, other, garbage]);
+    await pipeline.transport.publish([garbage]);
+    const ok = await unsubscribe('c-1');
+    await pipeline.startRelay();
+    await waitFor('the good message', async () => (await pipeline.effects()).some((e) => e.messageId === ok.id));
+    const letters = await pipeline.consumerDb.inbox.listDeadLetters('billing');
+    expect(letters.map((d) => d.body).sort()).toEqual([garbage.body, other.body].sort());
+    const first = letters.find((d) => d.body === garbage.body)!;
+    const trail = await pipeline.consumerDb.inbox.deadLetterAudit(first.id);
+    expect(trail.map((entry) => entry.action)).toEqual(['created', 'delivered-again', 'delivered-again']);
+    expect(trail.every((entry) => entry.actor.startsWith('converge:'))).toBe(true);
+  });
+
   it('a body damaged by invalid UTF-8 is MALFORMED where its data would be used, under the poison policy; an ignored type is ignored', async () => {
     await pipeline.subscribe({ types: ['customer.unsubscribed'] });
     const damaged = (type: string, key: string, sequence: number) => {

@@ -150,7 +150,14 @@ export class MessageProcessor {
     const parsed = parseEnvelope(body);
     if (!parsed.ok) {
       const problem = parsed.problem;
-      await this.#addDeadLetter(tx, unkeyedFailure(body, problem.reason, problem.detail, now));
+      // No receipt can record it, so a redelivery of the same body notes itself on the first letter.
+      const { consumer, maxDeadLetterBodyBytes, store } = this.#config;
+      const letter = completeDeadLetter(
+        unkeyedFailure(body, problem.reason, problem.detail, now),
+        consumer,
+        maxDeadLetterBodyBytes,
+      );
+      if (!(await store.noteRepeatedUnkeyedDeadLetter(tx, letter))) await store.addDeadLetter(tx, letter);
       return;
     }
     const envelope = parsed.envelope;

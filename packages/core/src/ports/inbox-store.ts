@@ -176,6 +176,13 @@ export interface InboxStore {
   dueParked(consumer: string, now: Date, limit: number): Promise<ParkedMessage[]>;
   /** Stores a dead letter inside `tx`. */
   addDeadLetter(tx: Transaction, deadLetter: DeadLetter): Promise<void>;
+  /**
+   * For a body that is no usable envelope (no key, no receipt): when this consumer already has a
+   * dead letter of it (same reason and payload sha256), notes the repeat on that one (its
+   * `lastFailedAt` and an audit entry) and returns true; returns false when there is none.
+   * Keeps a redelivery (after a crash before the acknowledgement) from adding a second letter.
+   */
+  noteRepeatedUnkeyedDeadLetter(tx: Transaction, deadLetter: DeadLetter): Promise<boolean>;
   /** Dead letter `id`, or null. */
   getDeadLetter(id: number): Promise<StoredDeadLetter | null>;
   /**

@@ -241,6 +241,28 @@ export class PostgresInboxStore implements InboxStore {
     return rows.map(toParked);
   }
 
+  async noteRepeatedUnkeyedDeadLetter(tx: Transaction, deadLetter: DeadLetter): Promise<boolean> {
+    const rows = await tx.query(
+      `WITH letter AS (
+         UPDATE converge.dead_letter SET last_failed_at = $1
+          WHERE id = (SELECT id FROM converge.dead_letter
+                       WHERE consumer = $2 AND key IS NULL AND reason = $3 AND body_sha256 = $4 ORDER BY id LIMIT 1)
+          RETURNING id
+       )
+       INSERT INTO converge.dead_letter_audit (dead_letter_id, actor, action, detail)
+       SELECT id, $5, 'delivered-again', $6 FROM letter RETURNING dead_letter_id`,
+      [
+        deadLetter.lastFailedAt,
+        storable(deadLetter.consumer),
+        deadLetter.reason,
+        deadLetter.bodySha256,
+        storable(`converge:${deadLetter.consumer}`),
+        'the same body was delivered again (a redelivery); kept as this one dead letter',
+      ],
+    );
+    return rows.length > 0;
+  }
+
   async addDeadLetter(tx: Transaction, deadLetter: DeadLetter): Promise<void> {
     await tx.execute(
       `WITH letter AS (

@@ -286,6 +286,22 @@ export class SqliteInboxStore implements InboxStore {
     );
   }
 
+  async noteRepeatedUnkeyedDeadLetter(tx: Transaction, d: DeadLetter): Promise<boolean> {
+    const [letter] = await tx.query<{ id: number }>(
+      `UPDATE converge_dead_letter SET last_failed_at = ?
+        WHERE id = (SELECT id FROM converge_dead_letter
+                     WHERE consumer = ? AND key IS NULL AND reason = ? AND body_sha256 = ? ORDER BY id LIMIT 1)
+        RETURNING id`,
+      [d.lastFailedAt.getTime(), d.consumer, d.reason, d.bodySha256],
+    );
+    if (letter === undefined) return false;
+    await tx.execute(
+      "INSERT INTO converge_dead_letter_audit (dead_letter_id, at, actor, action, detail) VALUES (?, ?, ?, 'delivered-again', ?)",
+      [letter.id, d.lastFailedAt.getTime(), `converge:${d.consumer}`, REPEAT_DETAIL],
+    );
+    return true;
+  }
+
   deadLetterAudit(id: number): Promise<DeadLetterAuditEntry[]> {
     return this.#connection.use((statements) =>
       statements
@@ -413,3 +429,6 @@ export class SqliteInboxStore implements InboxStore {
     });
   }
 }
+
+/** The audit detail of an unkeyed dead letter's repeat delivery. */
+const REPEAT_DETAIL = 'the same body was delivered again (a redelivery); kept as this one dead letter';
