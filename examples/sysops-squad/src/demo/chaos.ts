@@ -1,11 +1,13 @@
 /**
  * The faults the demo injects while the business transactions run, chosen by the seeded random
- * source: SIGKILLs of random services (each restarted after a short pause), one outage of Billing
+ * source: SIGKILLs of random services (each restarted after a short pause, every other one set
+ * to kill itself again at a dangerous seam: after its relay published before it marked, or
+ * after its consumer committed before it acknowledged), one outage of Billing
  * Payment's payment gateway, and one message in the broker that is not even JSON. (The two other
  * permanently bad messages travel with the plan: see `plan.ts`.) Bounded in count and in time.
  */
 import { rmSync, writeFileSync } from 'node:fs';
-import type { Transport } from '@converge/core';
+import { FaultPoint, type Transport } from '@converge/core';
 import type { ServiceName } from '../services/start-service.js';
 import type { Random } from './random.js';
 import type { Supervisor } from './supervisor.js';
@@ -30,6 +32,9 @@ export interface ChaosResult {
   readonly lastFaultEndedAt: number;
 }
 
+const RELAY_SEAM = FaultPoint.AFTER_PUBLISH_BEFORE_MARK;
+const CONSUMER_SEAM = FaultPoint.AFTER_HANDLER_COMMIT_BEFORE_ACK;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
@@ -49,7 +54,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       const candidates = supervisor.killable(500);
       if (candidates.length > 0) {
         const name: ServiceName = random.pick(candidates);
-        supervisor.kill(name, random.int(100, 400));
+        // Every other kill also plans the next incarnation's death at a dangerous seam.
+        const seams = name === 'customer-profile' ? [RELAY_SEAM] : [RELAY_SEAM, CONSUMER_SEAM];
+        const crashAt = random.next() < 0.5 ? `${random.pick(seams)}:${random.int(1, 4)}` : undefined;
+        supervisor.kill(name, random.int(100, 400), crashAt);
         kills[name] = (kills[name] ?? 0) + 1;
         killCount += 1;
       }

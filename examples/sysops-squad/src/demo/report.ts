@@ -18,7 +18,7 @@ export interface DemoReport {
   readonly produced: number;
   /** Log entries the consumers read (a message published twice, after a relay was killed, counts twice). */
   readonly delivered: number;
-  /** Deliveries of a message that was already in the log: absorbed by the inboxes. */
+  /** Messages a relay published again (killed after publishing, before marking): absorbed by the inboxes. */
   readonly duplicateDeliveries: number;
   /** Effects applied twice (must be 0). */
   readonly duplicateEffects: number;
@@ -43,7 +43,10 @@ export interface DemoReport {
   /** Interventions that recovering from the transient faults needed (must be 0). */
   readonly manualActions: number;
   readonly faultsInjected: {
+    /** SIGKILLs at random moments, by service. */
     readonly kills: Readonly<Record<string, number>>;
+    /** SIGKILLs at a dangerous seam (a service killing itself there, as planned), by fault point. */
+    readonly seamKills: Readonly<Record<string, number>>;
     readonly dependencyOutages: number;
     readonly badMessages: number;
     readonly total: number;
@@ -64,20 +67,21 @@ export interface DemoReport {
 
 export function renderReport(report: DemoReport): string {
   const faults = report.faultsInjected;
-  const kills = Object.entries(faults.kills)
-    .map(([service, n]) => `${service} ${n}`)
-    .join(', ');
-  const reasons = Object.entries(report.deadLetters)
-    .map(([reason, n]) => `${reason} ${n}`)
-    .join(', ');
+  const list = (counts: Readonly<Record<string, number>>) =>
+    Object.entries(counts)
+      .map(([name, n]) => `${name} ${n}`)
+      .join(', ');
+  const kills = list(faults.kills);
+  const seams = list(faults.seamKills);
+  const reasons = list(report.deadLetters);
   const mark = (ok: boolean) => (ok ? 'ok' : 'FAILED');
   const ttc = report.timeToConsistencyMs;
   return [
     `Converge demo — customer unsubscribes, event-based, on ${report.databases === 'sqlite' ? 'SQLite files' : 'PostgreSQL'} (seed ${report.seed})`,
     '',
     `  transactions          ${report.transactions} over ${report.customers} customers`,
-    `  messages produced     ${report.produced}; delivered ${report.delivered} (${report.duplicateDeliveries} duplicate deliveries absorbed)`,
-    `  faults injected       ${faults.total}: SIGKILL ${kills || 'none'}; ${faults.dependencyOutages} payment-gateway outage; ${faults.badMessages} bad messages`,
+    `  messages produced     ${report.produced}; delivered ${report.delivered} (${report.duplicateDeliveries} published twice, absorbed)`,
+    `  faults injected       ${faults.total}: SIGKILL ${kills || 'none'}${seams === '' ? '' : `; at seams ${seams}`}; ${faults.dependencyOutages} payment-gateway outage; ${faults.badMessages} bad messages`,
     `  lost                  ${report.lost}  ${mark(report.lost === 0)}`,
     `  duplicate effects     ${report.duplicateEffects}  ${mark(report.duplicateEffects === 0)}`,
     `  order violations      ${report.orderViolations}  ${mark(report.orderViolations === 0)}`,

@@ -153,7 +153,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     const observation = await observe(storages, databases.kind);
     progress('done', plan.steps.length);
     const times = [...verdict.consistencyTimesMs].sort((a, b) => a - b);
-    const killTotal = Object.values(faults.kills).reduce((a, b) => a + b, 0);
+    const count = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+    const killTotal = count(faults.kills) + count(supervisor.seamCrashes);
     const badMessages = chaos ? 2 + faults.malformedInjected : 0;
     const consistent = verdict.ok && workload.rejected === 0 && supervisor.unexpectedExits.length === 0;
     keep = !consistent || options.dir !== undefined;
@@ -179,6 +180,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       manualActions: verdict.manualActions,
       faultsInjected: {
         kills: faults.kills,
+        seamKills: { ...supervisor.seamCrashes },
         dependencyOutages: faults.dependencyOutages,
         badMessages,
         total: killTotal + faults.dependencyOutages + badMessages,

@@ -24,6 +24,10 @@ export class Supervisor {
   readonly #logs = new Map<ServiceName, WriteStream>();
   readonly #unexpectedExits: string[] = [];
   readonly #killed = new Set<ChildProcess>();
+  /** The planned crash (`SYSOPS_CRASH_AT`) of each service's next incarnation, if any. */
+  readonly #crashPlans = new Map<ServiceName, string>();
+  /** Planned crashes that happened, by fault point. */
+  readonly seamCrashes: Record<string, number> = {};
   #stopping = false;
   /** When the last restarted service said it was ready. */
   lastRecoveredAt = 0;
@@ -50,10 +54,14 @@ export class Supervisor {
       .map(([name]) => name);
   }
 
-  /** SIGKILLs `name`; it is started again after `restartAfterMs`. */
-  kill(name: ServiceName, restartAfterMs: number): void {
+  /**
+   * SIGKILLs `name`; it is started again after `restartAfterMs`, with `crashAt` (`point:n`) as
+   * its planned crash when given.
+   */
+  kill(name: ServiceName, restartAfterMs: number, crashAt?: string): void {
     const entry = this.#running.get(name);
     if (entry === undefined) return;
+    if (crashAt !== undefined) this.#crashPlans.set(name, crashAt);
     this.#killed.add(entry.child);
     entry.child.once('exit', () => {
       setTimeout(() => {
@@ -81,8 +89,10 @@ export class Supervisor {
     const spec = this.#specs.get(name);
     if (spec === undefined || this.#stopping) return Promise.resolve();
     const log = this.#log(name);
+    const crashAt = this.#crashPlans.get(name);
+    this.#crashPlans.delete(name);
     const child = spawn(process.execPath, [MAIN, name], {
-      env: { ...process.env, ...spec.env },
+      env: { ...process.env, ...spec.env, SYSOPS_CRASH_AT: crashAt ?? '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const entry = { child, startedAt: Date.now(), ready: false };
@@ -108,6 +118,13 @@ export class Supervisor {
           entry.ready = true;
           this.lastRecoveredAt = Date.now();
           resolve();
+        }
+        const planned = /crash (\S+)\n/.exec(out);
+        if (planned !== null && !this.#killed.has(child)) {
+          // The service is about to kill itself at its planned seam: a fault, not a failure.
+          this.#killed.add(child);
+          this.seamCrashes[planned[1]!] = (this.seamCrashes[planned[1]!] ?? 0) + 1;
+          child.once('exit', () => setTimeout(() => this.#start(name).catch(() => undefined), 100));
         }
       });
       child.once('exit', () => resolve());

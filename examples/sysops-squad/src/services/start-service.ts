@@ -6,6 +6,7 @@
  * - `SYSOPS_BROKER_URL`    the SQL log the services publish to and consume from
  * - `SYSOPS_PORT_FILE`     Customer Profile: where to write the HTTP port it listens on
  * - `SYSOPS_GATEWAY_DOWN_FILE`  Billing Payment: the payment gateway is down while this file exists
+ * - `SYSOPS_CRASH_AT`      optional, the demo's planned crash at a seam (see `planned-crash.ts`)
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +16,7 @@ import {
   createOutbox,
   createRelay,
   createSqlLogTransport,
+  type FaultInjector,
   type Relay,
   type Storage,
   type Transport,
@@ -24,6 +26,7 @@ import * as billing from './billing-payment.js';
 import * as customerProfile from './customer-profile.js';
 import { openServiceDatabase, type ServiceDatabase } from './database.js';
 import { AUDIT_RECORDED, CUSTOMER_EVENTS, customerEventSchemas } from './messages.js';
+import { plannedCrash } from './planned-crash.js';
 import * as support from './support-contract.js';
 
 /** The services this process can run, by name. */
@@ -60,8 +63,9 @@ export async function startService(service: ServiceName): Promise<Running> {
   const transport = createSqlLogTransport({ storage: broker.storage, ...TRANSPORT });
   const running: Running = { stoppables: [], closables: [db.storage, broker.storage, transport] };
   const outbox = createOutbox({ storage: db.storage, source: service });
-  running.stoppables.unshift(await startRelay(db.storage, transport));
-  const inbox = createInbox({ storage: db.storage, transport });
+  const faults = plannedCrash(process.env.SYSOPS_CRASH_AT);
+  running.stoppables.unshift(await startRelay(db.storage, transport, faults));
+  const inbox = createInbox({ storage: db.storage, transport, faults });
   const consume = async (consumer: Promise<Consumer>) => running.stoppables.unshift(await consumer);
   const customerEvents = {
     consumer: service,
@@ -95,8 +99,8 @@ export async function startService(service: ServiceName): Promise<Running> {
   return running;
 }
 
-async function startRelay(storage: Storage, transport: Transport): Promise<Relay> {
-  const relay = createRelay({ storage, transport, ...RELAY });
+async function startRelay(storage: Storage, transport: Transport, faults: FaultInjector): Promise<Relay> {
+  const relay = createRelay({ storage, transport, faults, ...RELAY });
   await relay.start();
   return relay;
 }
