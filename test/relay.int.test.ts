@@ -10,7 +10,6 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  createOutbox,
   createRelay,
   type Envelope,
   type Outbox,
@@ -19,15 +18,15 @@ import {
   type Storage,
 } from '../packages/core/src/index.js';
 import { waitFor } from '../packages/core/src/testing/wait-for.js';
-import { availableBackends, type Backend, type TestDatabases } from './support/backends.js';
+import { availableBackends, type Backend } from './support/backends.js';
 import {
-  createSwitchableTransport,
   createWarningLog,
   probeOutbox,
   type SwitchableTransport,
   sleep,
   within,
 } from './support/relay-probes.js';
+import { openRelayTestbed, type RelayTestbed } from './support/relay-testbed.js';
 
 const backends = await availableBackends();
 
@@ -59,46 +58,19 @@ function outboxTable(backend: Backend): string {
 }
 
 describe.each(backends)('relay on $name', (backend) => {
-  let databases: TestDatabases;
+  let bed: RelayTestbed;
   let storage: Storage;
   let outbox: Outbox;
   let transport: SwitchableTransport;
-  let relays: Relay[];
 
   beforeEach(async () => {
-    databases = (await backend.create())!;
-    storage = await databases.open('producer');
-    outbox = createOutbox({ storage, source: 'customer-profile' });
-    transport = createSwitchableTransport();
-    relays = [];
+    bed = await openRelayTestbed(backend);
+    ({ storage, outbox, transport } = bed);
   });
-  afterEach(async () => {
-    // Whatever a failed test left behind: release held publishes (a held batch keeps a
-    // connection checked out, and closing the pool would wait for it), stop every relay, and
-    // close the databases even when a stop fails.
-    transport.releaseAll();
-    const stops = await Promise.allSettled(
-      relays.map((relay) => within(`relay ${relay.relayId}.stop() in cleanup`, BOUND_MS, relay.stop())),
-    );
-    await databases.cleanup();
-    for (const stop of stops) if (stop.status === 'rejected') throw stop.reason;
-  });
+  afterEach(() => bed.cleanup());
 
-  async function startRelay(options: Partial<RelayOptions> = {}): Promise<Relay> {
-    const relay = createRelay({ storage, transport, ...options });
-    relays.push(relay);
-    await relay.start();
-    return relay;
-  }
-
-  /** Appends one message per key, in one committed transaction. */
-  const append = (...keys: string[]): Promise<Envelope[]> =>
-    storage.transaction((tx) =>
-      outbox.append(
-        tx,
-        keys.map((key) => ({ type: 'customer.unsubscribed', key, data: { customerId: key } })),
-      ),
-    );
+  const startRelay = (options: Partial<RelayOptions> = {}): Promise<Relay> => bed.startRelay(options);
+  const append = (...keys: string[]): Promise<Envelope[]> => bed.append(...keys);
 
   const ids = (messages: readonly Envelope[]) => messages.map((m) => m.id).sort();
 

@@ -3,7 +3,14 @@
  * mid-publish, and a storage whose outbox counts what the relay asks of it. Both only observe and
  * delegate; neither changes what the relay sees beyond what a test switches on.
  */
-import type { Logger, OutboxClaim, OutboxStore, Storage, Transport } from '../../packages/core/src/index.js';
+import type {
+  Logger,
+  OutboxClaim,
+  OutboxStore,
+  RelayHeartbeat,
+  Storage,
+  Transport,
+} from '../../packages/core/src/index.js';
 
 /** A transport that keeps what it accepted in memory, and can be taken down or held by a test. */
 export interface SwitchableTransport extends Transport {
@@ -82,19 +89,23 @@ export interface OutboxProbe {
   /** Claims that found nothing to publish. */
   readonly emptyClaims: number;
   readonly prunes: readonly PruneCall[];
+  /** Heartbeats the relay tried to write, in order (refused ones too). */
+  readonly heartbeats: readonly RelayHeartbeat[];
 }
 
 /**
  * Wraps `storage` so every outbox call is counted. With `notifications: false` the wrapper
- * declares no notifications and offers no `listen`, as SQLite does, so a relay must poll.
+ * declares no notifications and offers no `listen`, as SQLite does, so a relay must poll. With
+ * `failHeartbeats: true` every heartbeat write is refused, as by a database that rejects it.
  */
 export function probeOutbox(
   storage: Storage,
-  options: { readonly notifications?: boolean } = {},
+  options: { readonly notifications?: boolean; readonly failHeartbeats?: boolean } = {},
 ): OutboxProbe {
   let claims = 0;
   let emptyClaims = 0;
   const prunes: PruneCall[] = [];
+  const heartbeats: RelayHeartbeat[] = [];
   const inner = storage.outbox;
   const outbox: OutboxStore = {
     reserveSequence: (tx, source, key, count) => inner.reserveSequence(tx, source, key, count),
@@ -113,6 +124,13 @@ export function probeOutbox(
     },
     releaseRelay: (relayId) => inner.releaseRelay(relayId),
     status: () => inner.status(),
+    async recordHeartbeat(heartbeat) {
+      heartbeats.push(heartbeat);
+      if (options.failHeartbeats === true) throw new Error('heartbeat refused (switched off by the test)');
+      await inner.recordHeartbeat(heartbeat);
+    },
+    listRelays: () => inner.listRelays(),
+    pruneRelays: (before) => inner.pruneRelays(before),
   };
   const notifications = options.notifications ?? storage.capabilities.notifications;
   const listen = notifications ? storage.listen?.bind(storage) : undefined;
@@ -138,6 +156,7 @@ export function probeOutbox(
       return emptyClaims;
     },
     prunes,
+    heartbeats,
   };
 }
 

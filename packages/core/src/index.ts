@@ -67,7 +67,15 @@ export {
 } from './ports/inbox-store.js';
 export type { GroupLease, LogEntry, LogRecord, LogStore } from './ports/log-store.js';
 export { type Logger, silentLogger } from './ports/logger.js';
-export type { OutboxClaim, OutboxRow, OutboxStatus, OutboxStore } from './ports/outbox-store.js';
+export type {
+  OutboxClaim,
+  OutboxRow,
+  OutboxStatus,
+  OutboxStore,
+  RelayHeartbeat,
+  RelayList,
+  RelayRecord,
+} from './ports/outbox-store.js';
 export {
   LOG_CHANNEL,
   type MigrationReport,
@@ -89,6 +97,7 @@ export type {
   TransportCapabilities,
 } from './ports/transport.js';
 export { createRelay, type Relay, type RelayOptions } from './relay/outbox-relay.js';
+export { RELAY_SILENT_AFTER_INTERVALS, RelayState, relayState } from './relay/relay-state.js';
 export {
   createSqlLogTransport,
   type SqlLogTransportOptions,

@@ -2,10 +2,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Waker } from './waker.js';
 
 /** Records whether `promise` has settled, for checks between fake-clock steps. */
-function track(promise: Promise<void>): { settled: boolean } {
-  const state = { settled: false };
-  void promise.then(() => {
+function track(promise: Promise<boolean>): { settled: boolean; woken?: boolean } {
+  const state: { settled: boolean; woken?: boolean } = { settled: false };
+  void promise.then((woken) => {
     state.settled = true;
+    state.woken = woken;
   });
   return state;
 }
@@ -28,7 +29,7 @@ describe('Waker', () => {
     await vi.advanceTimersByTimeAsync(499);
     expect(waiting.settled).toBe(false);
     await vi.advanceTimersByTimeAsync(1);
-    expect(waiting.settled).toBe(true);
+    expect(waiting).toEqual({ settled: true, woken: false });
   });
 
   it('resolves on wake() before the timeout and leaves no timer behind', async () => {
@@ -40,7 +41,7 @@ describe('Waker', () => {
     waker.wake();
     await flush();
 
-    expect(waiting.settled).toBe(true);
+    expect(waiting).toEqual({ settled: true, woken: true });
     expect(vi.getTimerCount()).toBe(0);
   });
 

@@ -4,19 +4,22 @@
  * process alive, as a running relay or consumer should; `stop()` of an engine wakes its waker.
  */
 export class Waker {
-  #pending: (() => void) | null = null;
+  #pending: ((woken: boolean) => void) | null = null;
   #timer: NodeJS.Timeout | null = null;
   #woken = false;
 
-  /** Resolves after `ms`, or at once if `wake()` was called since the last wait. */
-  wait(ms: number): Promise<void> {
+  /**
+   * Resolves after `ms`, or at once if `wake()` was called since the last wait; with true when
+   * `wake()` ended it, false when the time ran out.
+   */
+  wait(ms: number): Promise<boolean> {
     if (this.#woken) {
       this.#woken = false;
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
     return new Promise((resolve) => {
       this.#pending = resolve;
-      this.#timer = setTimeout(() => this.#settle(), Math.max(0, ms));
+      this.#timer = setTimeout(() => this.#settle(false), Math.max(0, ms));
     });
   }
 
@@ -25,14 +28,14 @@ export class Waker {
       this.#woken = true;
       return;
     }
-    this.#settle();
+    this.#settle(true);
   }
 
-  #settle(): void {
+  #settle(woken: boolean): void {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     const resolve = this.#pending;
     this.#pending = null;
-    resolve?.();
+    resolve?.(woken);
   }
 }

@@ -34,6 +34,52 @@ export interface OutboxStatus {
 }
 
 /**
+ * What a relay reports about itself in a heartbeat. Counters cover the time since `startedAt`
+ * (this run of the relay); the store stamps the heartbeat with its own clock.
+ */
+export interface RelayHeartbeat {
+  readonly relayId: string;
+  /** The machine the relay runs on, or null when unknown. */
+  readonly host: string | null;
+  /** The relay's process id, or null when unknown. */
+  readonly pid: number | null;
+  /** How often the relay promises a heartbeat; readers judge silence by it. */
+  readonly heartbeatIntervalMs: number;
+  readonly startedAt: Date;
+  /** Messages this run published. */
+  readonly published: number;
+  /** Null: nothing published in this run (the store keeps an earlier run's time). */
+  readonly lastPublishedAt: Date | null;
+  readonly consecutiveFailures: number;
+  /** Short and free of secrets; null: no failure in this run (the store keeps an earlier one). */
+  readonly lastError: string | null;
+  readonly lastErrorAt: Date | null;
+  /** True for the relay's last heartbeat, written by a clean `stop()`. */
+  readonly stopped: boolean;
+}
+
+/** A relay's row as last written, read back. */
+export interface RelayRecord extends Omit<RelayHeartbeat, 'stopped'> {
+  /** When the store received the last heartbeat (the database's clock). */
+  readonly heartbeatAt: Date;
+  /** When the relay stopped cleanly, or null while it runs (or after it was killed). */
+  readonly stoppedAt: Date | null;
+}
+
+/** Every relay that reported a heartbeat and is not pruned yet. */
+export interface RelayList {
+  /** The database's clock when it read the rows: heartbeat ages are measured against it. */
+  readonly observedAt: Date;
+  /** Newest heartbeat first. */
+  readonly relays: readonly RelayRecord[];
+  /**
+   * Where one relay at a time holds the outbox (no `skipLocked`: SQLite's `outbox-relay` lease),
+   * the relay holding it now; null when nobody does, or where relays share the outbox.
+   */
+  readonly leaseHolder: string | null;
+}
+
+/**
  * The outbox table of one owner's database.
  *
  * Invariant (the relay's): a row is either unpublished, claimed by at most one relay, or
@@ -70,4 +116,14 @@ export interface OutboxStore {
   /** Deletes up to `limit` rows published before `before`; returns how many. */
   prunePublished(before: Date, limit: number): Promise<number>;
   status(): Promise<OutboxStatus>;
+  /**
+   * Inserts or replaces the row of `heartbeat.relayId`, stamped with the store's clock; clears
+   * `stoppedAt` unless `stopped`, which sets it. A null `lastPublishedAt`, `lastError` or
+   * `lastErrorAt` keeps the value already stored.
+   */
+  recordHeartbeat(heartbeat: RelayHeartbeat): Promise<void>;
+  /** Every relay's last heartbeat, with the current outbox lease holder where there is one. */
+  listRelays(): Promise<RelayList>;
+  /** Deletes the rows of relays whose last heartbeat (a stopped one's last) is older than `before`; returns how many. */
+  pruneRelays(before: Date): Promise<number>;
 }

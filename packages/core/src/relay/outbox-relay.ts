@@ -9,10 +9,18 @@
  * a hot loop; the first success resets it. Every `pruneIntervalMs` it deletes rows published more
  * than `retentionMs` ago. `stop()` lets the batch in flight finish and resolves.
  *
+ * Heartbeat: the relay writes a row about itself (`converge outbox status` reads it) when it
+ * starts, at most once per `heartbeatIntervalMs` while it runs, and when it stops (see
+ * `HeartbeatWriter`). Its waits, a long poll or a long backoff alike, are cut into slices no
+ * longer than the time to the next heartbeat, so a relay backing off for 30 s still reports in
+ * every interval; a slice that runs out does not count as a wake-up, so heartbeats never shorten
+ * a backoff or add claims. A heartbeat that cannot be written is logged and never stops publishing.
+ *
  * Invariant: a row is marked published only after the transport accepted it. A relay killed
  * anywhere loses nothing: an unmarked row is claimed again (by this relay after a restart, or by
  * another), and is at worst published twice; consumers deduplicate by message id and sequence.
  */
+import { hostname } from 'node:os';
 import { describeError } from '../core/errors.js';
 import { newMessageId } from '../core/ids.js';
 import { backoffDelayMs } from '../core/retry-policy.js';
@@ -21,6 +29,7 @@ import { type FaultInjector, FaultPoint, noFaults } from '../ports/fault-points.
 import { type Logger, silentLogger } from '../ports/logger.js';
 import { OUTBOX_CHANNEL, type Storage } from '../ports/storage.js';
 import type { Transport } from '../ports/transport.js';
+import { HeartbeatWriter } from './heartbeat-writer.js';
 
 export interface RelayOptions {
   readonly storage: Storage;
@@ -41,6 +50,10 @@ export interface RelayOptions {
   readonly retentionMs?: number;
   /** How often pruning runs. Default 60000 ms. */
   readonly pruneIntervalMs?: number;
+  /** How often the relay writes its heartbeat row. Default 5000 ms. */
+  readonly heartbeatIntervalMs?: number;
+  /** Heartbeat rows of relays silent or stopped for longer are pruned. Default 7 days. */
+  readonly heartbeatRetentionMs?: number;
   readonly logger?: Logger;
   /** Test hook: see `FaultPoint`. */
   readonly faults?: FaultInjector;
@@ -76,6 +89,8 @@ export function createRelay(options: RelayOptions): Relay {
     },
     retentionMs: options.retentionMs ?? 7 * 24 * 3600_000,
     pruneIntervalMs: options.pruneIntervalMs ?? 60_000,
+    heartbeatIntervalMs: Math.max(1, options.heartbeatIntervalMs ?? 5_000),
+    heartbeatRetentionMs: options.heartbeatRetentionMs ?? 7 * 24 * 3600_000,
     logger: options.logger ?? silentLogger,
     faults: options.faults ?? noFaults,
   });
@@ -88,6 +103,15 @@ export function createRelay(options: RelayOptions): Relay {
   let unlisten: (() => Promise<void>) | null = null;
   let failures = 0;
   let lastPruneAt = 0;
+  const heartbeat = new HeartbeatWriter(storage.outbox, {
+    relayId: config.relayId,
+    host: hostname(),
+    pid: process.pid,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    retentionMs: config.heartbeatRetentionMs,
+    pruneIntervalMs: config.pruneIntervalMs,
+    logger: config.logger,
+  });
 
   async function publishOnce(): Promise<number> {
     const claim = await storage.outbox.claim({
@@ -129,22 +153,36 @@ export function createRelay(options: RelayOptions): Relay {
     if (pruned > 0) config.logger.debug({ relayId: config.relayId, pruned }, 'pruned published outbox rows');
   }
 
+  /** Waits up to `ms` on `waiter` (or until it is woken), writing the heartbeats due meanwhile. */
+  async function idle(waiter: Waker, ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    while (running) {
+      await heartbeat.beatIfDue();
+      const leftMs = until - Date.now();
+      if (leftMs <= 0 || !running) return;
+      if (await waiter.wait(Math.min(leftMs, heartbeat.msUntilDue()))) return;
+    }
+  }
+
   async function run(): Promise<void> {
     while (running) {
+      await heartbeat.beatIfDue();
       try {
         const published = await publishOnce();
+        heartbeat.recordPublished(published);
         if (failures > 0) config.logger.info({ relayId: config.relayId, failures }, 'relay recovered');
         failures = 0;
         await pruneIfDue();
-        if (published < config.batchSize && running) await waker.wait(config.pollIntervalMs);
+        if (published < config.batchSize && running) await idle(waker, config.pollIntervalMs);
       } catch (error) {
         failures += 1;
+        heartbeat.recordFailure(error, failures);
         const delayMs = backoffDelayMs(config.backoff, failures);
         config.logger.warn(
           { relayId: config.relayId, failures, delayMs, error: describeError(error) },
           `relay ${config.relayId} failed to publish (failure ${failures}); retrying in ${delayMs} ms`,
         );
-        if (running) await backoff.wait(delayMs);
+        if (running) await idle(backoff, delayMs);
       }
     }
   }
@@ -162,6 +200,7 @@ export function createRelay(options: RelayOptions): Relay {
       // Refuse to run against a schema this build does not know (SCHEMA_TOO_NEW / SCHEMA_OUT_OF_DATE).
       await storage.assertSchemaCurrent();
       running = true;
+      heartbeat.restart();
       if (storage.capabilities.notifications && storage.listen) {
         unlisten = await storage
           .listen(OUTBOX_CHANNEL, () => waker.wake())
@@ -179,6 +218,12 @@ export function createRelay(options: RelayOptions): Relay {
           return;
         }
       }
+      await heartbeat.beat(false);
+      if (!running) {
+        // stop() ran during that first heartbeat, before there was a loop to wait for.
+        await heartbeat.beat(true);
+        return;
+      }
       loop = run();
     },
     async stop(): Promise<void> {
@@ -191,6 +236,7 @@ export function createRelay(options: RelayOptions): Relay {
       await unlisten?.();
       unlisten = null;
       if (wasRunning) {
+        await heartbeat.beat(true);
         await storage.outbox.releaseRelay(config.relayId).catch((error: unknown) => {
           config.logger.warn({ error: describeError(error) }, 'relay could not give up its lease on stop');
         });

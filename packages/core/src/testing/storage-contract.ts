@@ -6,7 +6,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Envelope } from '../core/envelope.js';
 import { newMessageId } from '../core/ids.js';
+import type { RelayHeartbeat } from '../ports/outbox-store.js';
 import type { Storage, Transaction } from '../ports/storage.js';
+import { RelayState, relayState } from '../relay/relay-state.js';
 
 /** Creates a fresh, empty database for one test and removes it afterwards. */
 export type StorageFactory = () => Promise<{ storage: Storage; cleanup: () => Promise<void> }>;
@@ -147,6 +149,99 @@ export function describeStorageContract(name: string, factory: StorageFactory): 
         expect(await storage.outbox.prunePublished(new Date(Date.now() - 60_000), 100)).toBe(0);
         expect(await storage.outbox.prunePublished(new Date(Date.now() + 60_000), 100)).toBe(1);
         expect(await storage.outbox.status()).toMatchObject({ backlog: 1, publishedRetained: 0 });
+      });
+    });
+
+    describe('relay heartbeats', () => {
+      const beat = (relayId: string, fields: Partial<RelayHeartbeat> = {}): RelayHeartbeat => ({
+        relayId,
+        host: 'host-a',
+        pid: 4242,
+        heartbeatIntervalMs: 5_000,
+        startedAt: new Date(Date.now() - 60_000),
+        published: 0,
+        lastPublishedAt: null,
+        consecutiveFailures: 0,
+        lastError: null,
+        lastErrorAt: null,
+        stopped: false,
+        ...fields,
+      });
+      const relay = async (relayId: string) =>
+        (await storage.outbox.listRelays()).relays.find((r) => r.relayId === relayId);
+
+      it('records a heartbeat and reads it back, stamped by the store: a running relay', async () => {
+        expect((await storage.outbox.listRelays()).relays).toEqual([]);
+        const sent = beat('r1', { published: 12, lastPublishedAt: new Date(Date.now() - 1_000) });
+        await storage.outbox.recordHeartbeat(sent);
+        const list = await storage.outbox.listRelays();
+        const { stopped: _, ...expected } = sent;
+        expect(list.relays).toEqual([{ ...expected, heartbeatAt: expect.any(Date), stoppedAt: null }]);
+        expect(relayState(list.relays[0]!, list.observedAt)).toBe(RelayState.running);
+      });
+
+      it('a later heartbeat replaces the row, keeping the last publish and error it does not repeat', async () => {
+        const publishedAt = new Date(Date.now() - 5_000);
+        const failedAt = new Date(Date.now() - 4_000);
+        await storage.outbox.recordHeartbeat(
+          beat('r1', {
+            published: 5,
+            lastPublishedAt: publishedAt,
+            consecutiveFailures: 2,
+            lastError: 'Error: down',
+            lastErrorAt: failedAt,
+          }),
+        );
+        const restartedAt = new Date();
+        await storage.outbox.recordHeartbeat(beat('r1', { startedAt: restartedAt, pid: 4343 }));
+        const list = await storage.outbox.listRelays();
+        expect(list.relays).toHaveLength(1);
+        expect(list.relays[0]).toMatchObject({
+          pid: 4343,
+          startedAt: restartedAt,
+          published: 0,
+          lastPublishedAt: publishedAt,
+          consecutiveFailures: 0,
+          lastError: 'Error: down',
+          lastErrorAt: failedAt,
+        });
+      });
+
+      it('a stopping heartbeat marks the relay stopped; a later one (a restart) clears it', async () => {
+        await storage.outbox.recordHeartbeat(beat('r1'));
+        await storage.outbox.recordHeartbeat(beat('r2'));
+        await storage.outbox.recordHeartbeat(beat('r1', { stopped: true }));
+        const list = await storage.outbox.listRelays();
+        const stopped = list.relays.find((r) => r.relayId === 'r1')!;
+        expect(stopped.stoppedAt).toBeInstanceOf(Date);
+        expect(relayState(stopped, list.observedAt)).toBe(RelayState.stopped);
+        expect((await relay('r2'))?.stoppedAt).toBeNull();
+        await storage.outbox.recordHeartbeat(beat('r1'));
+        expect((await relay('r1'))?.stoppedAt).toBeNull();
+      });
+
+      it('prunes only the relays whose last heartbeat is older than the cut-off', async () => {
+        await storage.outbox.recordHeartbeat(beat('old', { stopped: true }));
+        const old = (await relay('old'))!;
+        // Beat until the store's clock has moved past the first heartbeat (its clock, not ours).
+        let recent = old;
+        while (recent.heartbeatAt.getTime() <= old.heartbeatAt.getTime()) {
+          await storage.outbox.recordHeartbeat(beat('recent'));
+          recent = (await relay('recent'))!;
+        }
+        expect(await storage.outbox.pruneRelays(old.heartbeatAt)).toBe(0);
+        expect(await storage.outbox.pruneRelays(recent.heartbeatAt)).toBe(1);
+        expect((await storage.outbox.listRelays()).relays.map((r) => r.relayId)).toEqual(['recent']);
+      });
+
+      it('names the relay holding the outbox lease where one relay at a time publishes', async () => {
+        await storage.transaction((tx) => appendOne(storage, tx, 'a'));
+        const claim = await storage.outbox.claim({ relayId: 'r1', limit: 10, leaseMs: 60_000 });
+        expect(claim?.rows).toHaveLength(1);
+        const expected = storage.capabilities.skipLocked ? null : 'r1';
+        expect((await storage.outbox.listRelays()).leaseHolder).toBe(expected);
+        await claim?.release();
+        expect((await storage.outbox.listRelays()).leaseHolder).toBeNull();
       });
     });
 

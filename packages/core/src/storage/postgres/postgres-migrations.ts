@@ -146,6 +146,27 @@ CREATE INDEX dead_letter_audit_letter ON converge.dead_letter_audit (dead_letter
 ALTER TABLE converge.inbox_receipt ADD COLUMN payload_hash text;
 `,
   }),
+  Object.freeze({
+    version: 4,
+    name: 'relay heartbeats',
+    // One row per relay, rewritten at most once per heartbeat interval (ADR 0017).
+    sql: `
+CREATE TABLE converge.relay (
+  relay_id text PRIMARY KEY,
+  host text,
+  pid integer,
+  heartbeat_interval_ms integer NOT NULL,
+  started_at timestamptz NOT NULL,
+  heartbeat_at timestamptz NOT NULL,
+  published bigint NOT NULL DEFAULT 0,
+  last_published_at timestamptz,
+  consecutive_failures integer NOT NULL DEFAULT 0,
+  last_error text,
+  last_error_at timestamptz,
+  stopped_at timestamptz
+);
+`,
+  }),
 ]);
 
 /** The newest schema version this build knows. */

@@ -1,9 +1,33 @@
 import type { Envelope } from '../../core/envelope.js';
-import type { OutboxClaim, OutboxRow, OutboxStatus, OutboxStore } from '../../ports/outbox-store.js';
+import type {
+  OutboxClaim,
+  OutboxRow,
+  OutboxStatus,
+  OutboxStore,
+  RelayHeartbeat,
+  RelayList,
+  RelayRecord,
+} from '../../ports/outbox-store.js';
 import { OUTBOX_CHANNEL, type Transaction } from '../../ports/storage.js';
 import type { PgConnection } from './pg-connection.js';
 import { toNumber } from './pg-connection.js';
 import { PostgresOutboxClaim } from './postgres-outbox-claim.js';
+
+interface RelayRow {
+  relay_id: string;
+  host: string | null;
+  pid: number | null;
+  heartbeat_interval_ms: number;
+  started_at: Date;
+  heartbeat_at: Date;
+  published: string;
+  last_published_at: Date | null;
+  consecutive_failures: number;
+  last_error: string | null;
+  last_error_at: Date | null;
+  stopped_at: Date | null;
+  observed_at: Date;
+}
 
 /** PostgreSQL's largest `idle_in_transaction_session_timeout` (a 32-bit number of ms). */
 const MAX_TIMEOUT_MS = 2_147_483_647;
@@ -139,5 +163,69 @@ export class PostgresOutboxStore implements OutboxStore {
       oldestUnpublishedAt: row?.oldest ?? null,
       publishedRetained: toNumber(row?.published),
     };
+  }
+
+  async recordHeartbeat(heartbeat: RelayHeartbeat): Promise<void> {
+    await this.#connection.query(
+      `INSERT INTO converge.relay AS r (relay_id, host, pid, heartbeat_interval_ms, started_at, heartbeat_at,
+         published, last_published_at, consecutive_failures, last_error, last_error_at, stopped_at)
+       VALUES ($1, $2, $3, $4, $5, now(), $6, $7, $8, $9, $10, CASE WHEN $11::boolean THEN now() END)
+       ON CONFLICT (relay_id) DO UPDATE SET
+         host = EXCLUDED.host, pid = EXCLUDED.pid, heartbeat_interval_ms = EXCLUDED.heartbeat_interval_ms,
+         started_at = EXCLUDED.started_at, heartbeat_at = EXCLUDED.heartbeat_at, published = EXCLUDED.published,
+         last_published_at = coalesce(EXCLUDED.last_published_at, r.last_published_at),
+         consecutive_failures = EXCLUDED.consecutive_failures,
+         last_error = coalesce(EXCLUDED.last_error, r.last_error),
+         last_error_at = coalesce(EXCLUDED.last_error_at, r.last_error_at),
+         stopped_at = EXCLUDED.stopped_at`,
+      [
+        heartbeat.relayId,
+        heartbeat.host,
+        heartbeat.pid,
+        Math.trunc(heartbeat.heartbeatIntervalMs),
+        heartbeat.startedAt,
+        heartbeat.published,
+        heartbeat.lastPublishedAt,
+        heartbeat.consecutiveFailures,
+        heartbeat.lastError,
+        heartbeat.lastErrorAt,
+        heartbeat.stopped,
+      ],
+    );
+  }
+
+  /** Relays share the outbox here (`FOR UPDATE SKIP LOCKED`), so there is no lease holder to name. */
+  async listRelays(): Promise<RelayList> {
+    const { rows } = await this.#connection.query<RelayRow>(
+      'SELECT *, now() AS observed_at FROM converge.relay ORDER BY heartbeat_at DESC, relay_id',
+    );
+    return {
+      // With no rows there is no age to measure, so this process's clock does.
+      observedAt: rows[0]?.observed_at ?? new Date(),
+      relays: rows.map(
+        (row): RelayRecord => ({
+          relayId: row.relay_id,
+          host: row.host,
+          pid: row.pid,
+          heartbeatIntervalMs: row.heartbeat_interval_ms,
+          startedAt: row.started_at,
+          heartbeatAt: row.heartbeat_at,
+          published: toNumber(row.published),
+          lastPublishedAt: row.last_published_at,
+          consecutiveFailures: row.consecutive_failures,
+          lastError: row.last_error,
+          lastErrorAt: row.last_error_at,
+          stoppedAt: row.stopped_at,
+        }),
+      ),
+      leaseHolder: null,
+    };
+  }
+
+  async pruneRelays(before: Date): Promise<number> {
+    const { rowCount } = await this.#connection.query('DELETE FROM converge.relay WHERE heartbeat_at < $1', [
+      before,
+    ]);
+    return rowCount;
   }
 }

@@ -136,4 +136,25 @@ CREATE INDEX converge_dead_letter_audit_letter ON converge_dead_letter_audit (de
 ALTER TABLE converge_inbox_receipt ADD COLUMN payload_hash TEXT;
 `,
   },
+  {
+    version: 4,
+    name: 'relay heartbeats',
+    // One row per relay, rewritten at most once per heartbeat interval (ADR 0017).
+    sql: `
+CREATE TABLE converge_relay (
+  relay_id TEXT PRIMARY KEY,
+  host TEXT,
+  pid INTEGER,
+  heartbeat_interval_ms INTEGER NOT NULL,
+  started_at INTEGER NOT NULL,
+  heartbeat_at INTEGER NOT NULL,
+  published INTEGER NOT NULL DEFAULT 0,
+  last_published_at INTEGER,
+  consecutive_failures INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  last_error_at INTEGER,
+  stopped_at INTEGER
+) WITHOUT ROWID;
+`,
+  },
 ]);

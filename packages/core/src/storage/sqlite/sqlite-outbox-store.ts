@@ -1,6 +1,14 @@
 import type { Envelope } from '../../core/envelope.js';
 import { ConvergeError } from '../../core/errors.js';
-import type { OutboxClaim, OutboxRow, OutboxStatus, OutboxStore } from '../../ports/outbox-store.js';
+import type {
+  OutboxClaim,
+  OutboxRow,
+  OutboxStatus,
+  OutboxStore,
+  RelayHeartbeat,
+  RelayList,
+  RelayRecord,
+} from '../../ports/outbox-store.js';
 import type { Transaction } from '../../ports/storage.js';
 import { expireLease, holdsLease, takeLease } from './sqlite-lease.js';
 import type { SqliteConnection } from './sqlite-storage.js';
@@ -11,6 +19,23 @@ interface Row {
   position: number;
   body: string;
 }
+
+interface RelayRow {
+  relay_id: string;
+  host: string | null;
+  pid: number | null;
+  heartbeat_interval_ms: number;
+  started_at: number;
+  heartbeat_at: number;
+  published: number;
+  last_published_at: number | null;
+  consecutive_failures: number;
+  last_error: string | null;
+  last_error_at: number | null;
+  stopped_at: number | null;
+}
+
+const toDate = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
 
 /**
  * The outbox in a SQLite file.
@@ -121,5 +146,77 @@ export class SqliteOutboxStore implements OutboxStore {
         publishedRetained: row?.published ?? 0,
       };
     });
+  }
+
+  recordHeartbeat(heartbeat: RelayHeartbeat): Promise<void> {
+    return this.#connection.transaction((_tx, statements) => {
+      const now = Date.now();
+      statements.run(
+        `INSERT INTO converge_relay (relay_id, host, pid, heartbeat_interval_ms, started_at, heartbeat_at,
+           published, last_published_at, consecutive_failures, last_error, last_error_at, stopped_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (relay_id) DO UPDATE SET
+           host = excluded.host, pid = excluded.pid, heartbeat_interval_ms = excluded.heartbeat_interval_ms,
+           started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, published = excluded.published,
+           last_published_at = coalesce(excluded.last_published_at, converge_relay.last_published_at),
+           consecutive_failures = excluded.consecutive_failures,
+           last_error = coalesce(excluded.last_error, converge_relay.last_error),
+           last_error_at = coalesce(excluded.last_error_at, converge_relay.last_error_at),
+           stopped_at = excluded.stopped_at`,
+        [
+          heartbeat.relayId,
+          heartbeat.host,
+          heartbeat.pid,
+          heartbeat.heartbeatIntervalMs,
+          heartbeat.startedAt.getTime(),
+          now,
+          heartbeat.published,
+          heartbeat.lastPublishedAt?.getTime() ?? null,
+          heartbeat.consecutiveFailures,
+          heartbeat.lastError,
+          heartbeat.lastErrorAt?.getTime() ?? null,
+          heartbeat.stopped ? now : null,
+        ],
+      );
+    });
+  }
+
+  listRelays(): Promise<RelayList> {
+    return this.#connection.use((statements) => {
+      const observedAt = Date.now();
+      const rows = statements.all<RelayRow>(
+        'SELECT * FROM converge_relay ORDER BY heartbeat_at DESC, relay_id',
+      );
+      const lease = statements.get<{ holder_id: string }>(
+        'SELECT holder_id FROM converge_lease WHERE name = ? AND expires_at > ?',
+        [RELAY_LEASE, observedAt],
+      );
+      return {
+        observedAt: new Date(observedAt),
+        relays: rows.map(
+          (row): RelayRecord => ({
+            relayId: row.relay_id,
+            host: row.host,
+            pid: row.pid,
+            heartbeatIntervalMs: row.heartbeat_interval_ms,
+            startedAt: new Date(row.started_at),
+            heartbeatAt: new Date(row.heartbeat_at),
+            published: row.published,
+            lastPublishedAt: toDate(row.last_published_at),
+            consecutiveFailures: row.consecutive_failures,
+            lastError: row.last_error,
+            lastErrorAt: toDate(row.last_error_at),
+            stoppedAt: toDate(row.stopped_at),
+          }),
+        ),
+        leaseHolder: lease?.holder_id ?? null,
+      };
+    });
+  }
+
+  pruneRelays(before: Date): Promise<number> {
+    return this.#connection.transaction((_tx, statements) =>
+      statements.run('DELETE FROM converge_relay WHERE heartbeat_at < ?', [before.getTime()]),
+    );
   }
 }
