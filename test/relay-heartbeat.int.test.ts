@@ -18,8 +18,10 @@ import {
   relayState,
   type Storage,
 } from '../packages/core/src/index.js';
+import { relayHeartbeat } from '../packages/core/src/testing/relay-heartbeat-fixture.js';
 import { waitFor } from '../packages/core/src/testing/wait-for.js';
-import { availableBackends, type Backend } from './support/backends.js';
+import { ageRows } from './support/age-rows.js';
+import { availableBackends } from './support/backends.js';
 import {
   createSwitchableTransport,
   createWarningLog,
@@ -32,21 +34,6 @@ const backends = await availableBackends();
 /** Longest any single wait in this file may take before the test fails. */
 const BOUND_MS = 10_000;
 const DAY_MS = 24 * 3600_000;
-
-/** Moves a relay's last heartbeat `ms` into the past, as if it had gone quiet then. */
-async function ageHeartbeat(backend: Backend, storage: Storage, relayId: string, ms: number): Promise<void> {
-  await storage.transaction((tx) =>
-    backend.name === 'postgres'
-      ? tx.execute(
-          "UPDATE converge.relay SET heartbeat_at = heartbeat_at - $1 * interval '1 millisecond' WHERE relay_id = $2",
-          [ms, relayId],
-        )
-      : tx.execute('UPDATE converge_relay SET heartbeat_at = heartbeat_at - ? WHERE relay_id = ?', [
-          ms,
-          relayId,
-        ]),
-  );
-}
 
 describe.each(backends)('relay heartbeat on $name', (backend) => {
   let bed: RelayTestbed;
@@ -61,6 +48,9 @@ describe.each(backends)('relay heartbeat on $name', (backend) => {
 
   const startRelay = (options: Partial<RelayOptions> = {}): Promise<Relay> => bed.startRelay(options);
   const append = (...keys: string[]): Promise<Envelope[]> => bed.append(...keys);
+  /** Moves a relay's last heartbeat `ms` into the past, as if it had gone quiet then. */
+  const ageHeartbeat = (relayId: string, ms: number) =>
+    ageRows(backend, storage, { table: 'relay', column: 'heartbeat_at', ms, relayId });
 
   async function record(relayId: string): Promise<{ relay: RelayRecord | undefined; state: string | null }> {
     const list = await storage.outbox.listRelays();
@@ -98,9 +88,9 @@ describe.each(backends)('relay heartbeat on $name', (backend) => {
     // An interval no test sits out: the relay writes no heartbeat of its own meanwhile.
     const intervalMs = 600_000;
     await startRelay({ relayId: 'relay-hung', heartbeatIntervalMs: intervalMs });
-    await ageHeartbeat(backend, storage, 'relay-hung', 3 * intervalMs - 60_000);
+    await ageHeartbeat('relay-hung', 3 * intervalMs - 60_000);
     expect((await record('relay-hung')).state).toBe(RelayState.running);
-    await ageHeartbeat(backend, storage, 'relay-hung', 120_000);
+    await ageHeartbeat('relay-hung', 120_000);
     expect((await record('relay-hung')).state).toBe(RelayState.silent);
   });
 
@@ -179,23 +169,13 @@ describe.each(backends)('relay heartbeat on $name', (backend) => {
       ['relay-stopped-long-ago', true],
       ['relay-recent', false],
     ] as const) {
-      await storage.outbox.recordHeartbeat({
-        relayId,
-        host: 'old-host',
-        pid: 1,
-        heartbeatIntervalMs: 5_000,
-        startedAt: new Date(Date.now() - 30 * DAY_MS),
-        published: 0,
-        lastPublishedAt: null,
-        consecutiveFailures: 0,
-        lastError: null,
-        lastErrorAt: null,
-        stopped,
-      });
+      await storage.outbox.recordHeartbeat(
+        relayHeartbeat(relayId, { startedAt: new Date(Date.now() - 30 * DAY_MS), stopped }),
+      );
     }
-    await ageHeartbeat(backend, storage, 'relay-gone', 8 * DAY_MS);
-    await ageHeartbeat(backend, storage, 'relay-stopped-long-ago', 8 * DAY_MS);
-    await ageHeartbeat(backend, storage, 'relay-recent', 6 * DAY_MS);
+    await ageHeartbeat('relay-gone', 8 * DAY_MS);
+    await ageHeartbeat('relay-stopped-long-ago', 8 * DAY_MS);
+    await ageHeartbeat('relay-recent', 6 * DAY_MS);
     const relay = await startRelay({ heartbeatIntervalMs: 10, pruneIntervalMs: 10 });
     await waitFor(
       'the old rows pruned',

@@ -6,9 +6,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Envelope } from '../core/envelope.js';
 import { newMessageId } from '../core/ids.js';
-import type { RelayHeartbeat } from '../ports/outbox-store.js';
 import type { Storage, Transaction } from '../ports/storage.js';
 import { RelayState, relayState } from '../relay/relay-state.js';
+import { relayHeartbeat } from './relay-heartbeat-fixture.js';
 
 /** Creates a fresh, empty database for one test and removes it afterwards. */
 export type StorageFactory = () => Promise<{ storage: Storage; cleanup: () => Promise<void> }>;
@@ -153,20 +153,7 @@ export function describeStorageContract(name: string, factory: StorageFactory): 
     });
 
     describe('relay heartbeats', () => {
-      const beat = (relayId: string, fields: Partial<RelayHeartbeat> = {}): RelayHeartbeat => ({
-        relayId,
-        host: 'host-a',
-        pid: 4242,
-        heartbeatIntervalMs: 5_000,
-        startedAt: new Date(Date.now() - 60_000),
-        published: 0,
-        lastPublishedAt: null,
-        consecutiveFailures: 0,
-        lastError: null,
-        lastErrorAt: null,
-        stopped: false,
-        ...fields,
-      });
+      const beat = relayHeartbeat;
       const relay = async (relayId: string) =>
         (await storage.outbox.listRelays()).relays.find((r) => r.relayId === relayId);
 
