@@ -50,6 +50,22 @@ export {
 } from './inbox/inbox.js';
 export type { MessageHandler } from './inbox/message-processor.js';
 export { createOutbox, type Outbox, type OutboxOptions } from './outbox/outbox.js';
+export {
+  IDENTIFIER_PATTERN,
+  type IdentifierProblem,
+  MAX_IDENTIFIER_BYTES,
+  quoteIdentifier,
+  truncateIdentifier,
+  validateIdentifier,
+} from './ownership/identifiers.js';
+export {
+  type ManifestProblem,
+  ManifestProblemCode,
+  type ParseManifestOptions,
+  type ParseManifestResult,
+  type SourcePosition,
+} from './ownership/manifest-problem.js';
+export { POSTGRES_RESERVED_KEYWORDS } from './ownership/reserved-keywords.js';
 export { type FaultInjector, FaultPoint, noFaults } from './ports/fault-points.js';
 export {
   type DeadLetter,

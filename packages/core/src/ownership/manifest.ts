@@ -44,6 +44,12 @@ export interface ServiceDeclaration {
   readonly owns: readonly string[];
   /** Other services' tables it may read, as `service.table`. */
   readonly reads: readonly TableRef[];
+  /**
+   * Tables it writes without owning them (what it does today, declared or found by `ownership
+   * infer`). Sound only for a data-domain table that lists the service; for any other table the
+   * check reports the writer and names the resolution. `parseManifest` always fills it (`[]`).
+   */
+  readonly writes?: readonly string[];
 }
 
 /** A table of a service: `service.table`. */
