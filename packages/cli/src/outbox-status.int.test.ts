@@ -4,6 +4,8 @@
  * stopped), with exit 3 when messages wait and no relay runs, or a running relay keeps failing.
  * A killed relay is one whose heartbeat is old: its row is aged here, as the clock would.
  */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ageRows } from '../../../test/support/age-rows.js';
 import { availableBackends, sqliteBackend, type TestDatabases } from '../../../test/support/backends.js';
@@ -19,12 +21,19 @@ import { waitFor } from '../../core/src/testing/wait-for.js';
 import { runConverge } from '../test/run-converge.js';
 
 const backends = await availableBackends();
+const RELAY_CHILD = fileURLToPath(new URL('../test/relay-child.mjs', import.meta.url));
 
 interface Report {
   backlog: number;
   behind: boolean;
   leaseHolder: string | null;
-  relays: { relayId: string; state: string; published: number; consecutiveFailures: number }[];
+  relays: {
+    relayId: string;
+    state: string;
+    published: number;
+    consecutiveFailures: number;
+    stoppedAt: string | null;
+  }[];
   problems: { code: string; message: string }[];
 }
 
@@ -169,6 +178,44 @@ describe.each(backends)('converge outbox status on $name', (backend) => {
     const text = await runConverge(['outbox', 'status', '--database', url]);
     expect(text.code).toBe(3);
     expect(text.stdout).toContain('PROBLEM: 1 message(s) wait and no relay is running');
+  });
+
+  it('shows a relay process killed with SIGKILL as silent once its heartbeat is three intervals old', async () => {
+    const { storage, url } = await ownerDatabase('killed', 0);
+    const relayId = `relay-${backend.name}-killed`;
+    const child = spawn(process.execPath, [RELAY_CHILD], {
+      env: { ...process.env, DATABASE_URL: url, RELAY_ID: relayId, HEARTBEAT_INTERVAL_MS: '100' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      await waitFor(
+        'the relay process to report in',
+        async () => (await storage.outbox.listRelays()).relays.some((r) => r.relayId === relayId),
+        10_000,
+      );
+      const running = await status(url);
+      expect(running.report.relays).toMatchObject([{ relayId, state: 'running', pid: child.pid }]);
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    await storage.transaction((tx) =>
+      createOutbox({ storage, source: 'customer-profile' }).append(tx, [
+        { type: 'customer.unsubscribed', key: 'c-1', data: {} },
+      ]),
+    );
+    const silent = (await waitFor(
+      'the killed relay to turn silent',
+      async () => {
+        const run = await status(url);
+        return run.report.relays[0]?.state === 'silent' ? run : null;
+      },
+      10_000,
+    ))!;
+    expect(silent.report.relays).toMatchObject([{ relayId, state: 'silent', stoppedAt: null }]);
+    expect(silent.code).toBe(3);
+    expect(silent.report.problems.map((p) => p.code)).toEqual(['NO_RELAY_RUNNING']);
   });
 
   it('exits 3 when a running relay has failed --max-failures times in a row (default 10), naming its error', async () => {
