@@ -51,6 +51,23 @@ export {
 export type { MessageHandler } from './inbox/message-processor.js';
 export { createOutbox, type Outbox, type OutboxOptions } from './outbox/outbox.js';
 export {
+  adviseCoupling,
+  type PairAdvice,
+  Recommendation,
+} from './ownership/coupling/coupling-advice.js';
+export {
+  type FlowEvidence,
+  type PairEvidence,
+  pairEvidence,
+  type ServiceEvidence,
+  serviceNameOf,
+} from './ownership/coupling/coupling-evidence.js';
+export {
+  type CouplingReportContext,
+  couplingMarkdown,
+  couplingText,
+} from './ownership/coupling/coupling-report.js';
+export {
   IDENTIFIER_PATTERN,
   type IdentifierProblem,
   MAX_IDENTIFIER_BYTES,
@@ -65,7 +82,14 @@ export {
   type ParseManifestResult,
   type SourcePosition,
 } from './ownership/manifest-problem.js';
+export { type GraphFormat, ownershipGraph } from './ownership/ownership-graph.js';
 export { POSTGRES_RESERVED_KEYWORDS } from './ownership/reserved-keywords.js';
+export type {
+  EvidenceStore,
+  FailureEvidence,
+  ProducedEvidence,
+  ReceiptEvidence,
+} from './ports/evidence-store.js';
 export { type FaultInjector, FaultPoint, noFaults } from './ports/fault-points.js';
 export {
   type DeadLetter,

@@ -3,6 +3,7 @@
  * interfaces once, with its own SQL; engines only ever see these types and branch on
  * `StorageCapabilities` flags, never on a backend's name.
  */
+import type { EvidenceStore } from './evidence-store.js';
 import type { InboxStore } from './inbox-store.js';
 import type { LogStore } from './log-store.js';
 import type { OutboxStore } from './outbox-store.js';
@@ -98,6 +99,8 @@ export interface Storage {
   readonly outbox: OutboxStore;
   readonly inbox: InboxStore;
   readonly log: LogStore;
+  /** What Converge recorded here that shows coupling between services (read by `ownership coupling`). */
+  readonly evidence: EvidenceStore;
   /** Closes connections this storage opened itself (never the caller's own pool or database). */
   close(): Promise<void>;
 }

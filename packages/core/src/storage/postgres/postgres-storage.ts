@@ -5,6 +5,7 @@ import type { MigrationReport, Storage, StorageCapabilities, Transaction } from 
 import { PgConnection, type PgConnectionSource } from './pg-connection.js';
 import type { PgPoolLike } from './pg-like.js';
 import { callerPoolSource, ownPoolSource } from './postgres-connection-sources.js';
+import { PostgresEvidenceStore } from './postgres-evidence-store.js';
 import { PostgresInboxStore } from './postgres-inbox-store.js';
 import { PostgresListener } from './postgres-listener.js';
 import { PostgresLogStore } from './postgres-log-store.js';
@@ -80,6 +81,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Storage 
     outbox: new PostgresOutboxStore(connection),
     inbox: new PostgresInboxStore(connection),
     log: new PostgresLogStore(connection),
+    evidence: new PostgresEvidenceStore(connection),
     async close(): Promise<void> {
       const open = [...listeners];
       listeners.clear();

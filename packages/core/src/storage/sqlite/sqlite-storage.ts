@@ -5,6 +5,7 @@ import { AsyncMutex } from '../../core/mutex.js';
 import { assertSchemaNotNewer, assertSchemaVersion } from '../../core/schema-version.js';
 import type { MigrationReport, Storage, StorageCapabilities, Transaction } from '../../ports/storage.js';
 import type { SqliteDatabaseLike } from './sqlite-database-like.js';
+import { SqliteEvidenceStore } from './sqlite-evidence-store.js';
 import { StatementCache, sqliteTransactionHandle } from './sqlite-executor.js';
 import { SqliteInboxStore } from './sqlite-inbox-store.js';
 import { SqliteLogStore } from './sqlite-log-store.js';
@@ -128,6 +129,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     outbox: new SqliteOutboxStore(connection),
     inbox: new SqliteInboxStore(connection),
     log: new SqliteLogStore(connection),
+    evidence: new SqliteEvidenceStore(connection),
     async close(): Promise<void> {
       if (ownsDatabase) await connection.use((statements) => statements.db.close());
     },
