@@ -144,6 +144,7 @@ export function probeOutbox(
     outbox,
     inbox: storage.inbox,
     log: storage.log,
+    evidence: storage.evidence,
     // The test's databases own the real storage and close it; the relay never closes storage.
     close: async () => {},
   };

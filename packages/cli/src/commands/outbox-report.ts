@@ -40,6 +40,7 @@ export interface OutboxProblem {
   readonly message: string;
 }
 
+/** Everything `converge outbox status --json` prints. */
 export interface OutboxReport extends OutboxStatus {
   readonly oldestUnpublishedAgeMs: number;
   readonly maxAgeMs: number;
@@ -53,6 +54,7 @@ export interface OutboxReport extends OutboxStatus {
   readonly problems: readonly OutboxProblem[];
 }
 
+/** The command's limits (`--max-age`, `--max-failures`) and what the backend is like. */
 export interface OutboxReportLimits {
   readonly maxAge: string;
   readonly maxAgeMs: number;

@@ -15,6 +15,7 @@ import type { OutboxStore } from '../ports/outbox-store.js';
 /** Longest error text a heartbeat keeps. */
 const MAX_ERROR_LENGTH = 200;
 
+/** Who the relay is, and how often it reports and prunes (`createRelay` resolves them). */
 export interface HeartbeatWriterOptions {
   readonly relayId: string;
   readonly host: string | null;
@@ -52,11 +53,13 @@ export class HeartbeatWriter {
     this.#options = options;
   }
 
-  /** A new run of the relay: counters start again, the next `beatIfDue()` writes. */
+  /**
+   * A new run of the relay: the published count starts again, the next `beatIfDue()` writes.
+   * Consecutive failures carry on, as the relay's own count does.
+   */
   restart(): void {
     this.#startedAt = new Date();
     this.#published = 0;
-    this.#failures = 0;
     this.#lastBeatAt = Number.NEGATIVE_INFINITY;
   }
 
