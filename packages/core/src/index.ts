@@ -67,6 +67,7 @@ export {
   couplingMarkdown,
   couplingText,
 } from './ownership/coupling/coupling-report.js';
+export { expandDatabaseUrl } from './ownership/database-reference.js';
 export {
   IDENTIFIER_PATTERN,
   type IdentifierProblem,
@@ -75,6 +76,17 @@ export {
   truncateIdentifier,
   validateIdentifier,
 } from './ownership/identifiers.js';
+export {
+  type CopyDeclaration,
+  JointTechnique,
+  MANIFEST_VERSION,
+  type Manifest,
+  type ServiceDeclaration,
+  type SharedTable,
+  type TableRef,
+} from './ownership/manifest.js';
+export { type CheckManifestOptions, checkManifest } from './ownership/manifest-check.js';
+export { parseManifest } from './ownership/manifest-parse.js';
 export {
   type ManifestProblem,
   ManifestProblemCode,
