@@ -3,6 +3,14 @@
  * own tests. Depends on Vitest.
  */
 
+export {
+  createInferTestDatabase,
+  createSysopsSchema,
+  INFER_POSTGRES_URL_ENV,
+  type InferTestDatabase,
+  runSysopsTraffic,
+  SYSOPS_ROLES,
+} from './inference-traffic.js';
 export { createPostgresTestDatabase, type PostgresTestDatabase } from './postgres-test-database.js';
 export { describeStorageContract, type StorageFactory } from './storage-contract.js';
 export { describeTransportContract, type TransportFactory } from './transport-contract.js';

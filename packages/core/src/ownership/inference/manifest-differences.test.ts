@@ -169,10 +169,10 @@ describe('proposeManifest', () => {
   it('proposes owners only for tables one service writes, and never a reader as owner', () => {
     const yaml = proposeManifest(observe());
     expect(yaml).toContain(
-      '  customer_profile:\n    database: ${CUSTOMER_PROFILE_DATABASE_URL}\n    owns: [customer]\n',
+      `  customer_profile:\n    database: $\{CUSTOMER_PROFILE_DATABASE_URL}\n    owns: [customer]\n`,
     );
     expect(yaml).toContain(
-      '  billing_payment:\n    database: ${BILLING_PAYMENT_DATABASE_URL}\n    owns: [payment]\n',
+      `  billing_payment:\n    database: $\{BILLING_PAYMENT_DATABASE_URL}\n    owns: [payment]\n`,
     );
     expect(yaml).toContain('    reads: [customer_profile.customer]');
     expect(yaml).toMatch(
@@ -191,7 +191,7 @@ describe('proposeManifest', () => {
       observe([{ role: 'audit_runtime', sql: 'INSERT INTO logs.audit_log VALUES (1)', calls: 1 }]),
     );
     expect(yaml).toContain(
-      '  audit:\n    database: ${AUDIT_DATABASE_URL}\n    schema: logs\n    owns: [audit_log]\n',
+      `  audit:\n    database: $\{AUDIT_DATABASE_URL}\n    schema: logs\n    owns: [audit_log]\n`,
     );
   });
 });
