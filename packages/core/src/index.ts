@@ -69,6 +69,38 @@ export {
 } from './ownership/coupling/coupling-report.js';
 export { expandDatabaseUrl } from './ownership/database-reference.js';
 export {
+  type ApplyEnforcementOptions,
+  applyEnforcement,
+  type EnforcementApplyReport,
+} from './ownership/enforcement/apply-enforcement.js';
+export type { EnforcementCatalog } from './ownership/enforcement/enforcement-catalog.js';
+export {
+  DifferenceKind,
+  type EnforcementDifference,
+} from './ownership/enforcement/enforcement-difference.js';
+export {
+  OWNER_ROLE_SUFFIX,
+  RUNTIME_ROLE_SUFFIX,
+  type ServiceRoles,
+  serviceRoles,
+} from './ownership/enforcement/enforcement-roles.js';
+export {
+  type EnforcementScope,
+  type EnforcementTarget,
+  enforcementTarget,
+} from './ownership/enforcement/enforcement-target.js';
+export {
+  type EnforcementPlan,
+  type PlanEnforcementOptions,
+  type PlannedStatement,
+  planEnforcement,
+} from './ownership/enforcement/plan-enforcement.js';
+export {
+  type EnforcementClient,
+  readEnforcementCatalog,
+} from './ownership/enforcement/postgres-enforcement-catalog.js';
+export { verifyEnforcement } from './ownership/enforcement/verify-enforcement.js';
+export {
   IDENTIFIER_PATTERN,
   type IdentifierProblem,
   MAX_IDENTIFIER_BYTES,
