@@ -277,7 +277,9 @@ describe.each(backends)('pipeline on $name', (backend) => {
     await pipeline.transport.publish([garbage]);
     const ok = await unsubscribe('c-1');
     await pipeline.startRelay();
-    await waitFor('the good message', async () => (await pipeline.effects()).some((e) => e.messageId === ok.id));
+    await waitFor('the good message', async () =>
+      (await pipeline.effects()).some((e) => e.messageId === ok.id),
+    );
     const letters = await pipeline.consumerDb.inbox.listDeadLetters('billing');
     expect(letters.map((d) => d.body).sort()).toEqual([garbage.body, other.body].sort());
     const first = letters.find((d) => d.body === garbage.body)!;
