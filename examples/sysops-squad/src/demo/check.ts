@@ -68,7 +68,7 @@ export function check(observation: Observation, plan: Plan, malformedInjected: n
   stateMismatches.audit = recorded.size - audits.filter((id) => recorded.has(id)).length;
   stateMismatches['customer-profile'] = customerMismatches(observation, plan);
 
-  const letters = dedupeLetters(observation);
+  const letters = labelledLetters(observation);
   const unexpectedDeadLetters = symmetricDifference(
     letters.filter((letter) => letter.status === 'open').map((letter) => letter.line),
     expectedLetters,
@@ -145,7 +145,7 @@ function customerMismatches(observation: Observation, plan: Plan): number {
   return mismatches;
 }
 
-function dedupeLetters(observation: Observation) {
+function labelledLetters(observation: Observation) {
   return Object.entries(observation.consumers).flatMap(([service, consumer]: [string, ConsumerObservation]) =>
     consumer.deadLetters.map((letter) => ({
       ...letter,

@@ -149,8 +149,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     await supervisor.stopAll();
-    const verdict = check(await observe(storages, databases.kind), plan, faults.malformedInjected);
     const observation = await observe(storages, databases.kind);
+    const verdict = check(observation, plan, faults.malformedInjected);
     progress('done', plan.steps.length);
     const times = [...verdict.consistencyTimesMs].sort((a, b) => a - b);
     const count = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
