@@ -5,6 +5,7 @@ import { addDlqCommand } from './commands/dlq.js';
 import { addDoctorCommand } from './commands/doctor.js';
 import { addMigrateCommand } from './commands/migrate.js';
 import { addOutboxCommand } from './commands/outbox.js';
+import { addOwnershipCommand } from './commands/ownership.js';
 import { CONFIG_FILE_NAME } from './config-file.js';
 import { describeExitCodes, type Outcome } from './exit-codes.js';
 import { DATABASE_URL_ENV } from './resolve-database-url.js';
@@ -66,6 +67,7 @@ export function createProgram(context: CliContext): Command {
   addOutboxCommand(program, context);
   addDoctorCommand(program, context);
   addDemoCommand(program, context);
+  addOwnershipCommand(program, context);
   return program;
 }
 

@@ -167,6 +167,59 @@ CREATE TABLE converge.relay (
 );
 `,
   }),
+  Object.freeze({
+    version: 5,
+    name: 'sagas and participant idempotency keys',
+    // A saga is one row (its engine snapshot + the columns orchestrators claim by) and an
+    // append-only transition log; both are written in one transaction per transition, fenced by
+    // fencing_token (ADR 0020). Snapshots are jsonb: the engine reads them back, not people.
+    // idempotency_key is the participant side: written in the transaction of the call's effect.
+    sql: `
+CREATE TABLE converge.saga (
+  id uuid PRIMARY KEY,
+  name text NOT NULL,
+  version integer NOT NULL,
+  status text NOT NULL,
+  idempotency_key text,
+  input jsonb NOT NULL,
+  snapshot jsonb NOT NULL,
+  wake_at timestamptz,
+  reason text,
+  fencing_token bigint NOT NULL DEFAULT 0,
+  lease_owner text,
+  lease_expires_at timestamptz,
+  transitions integer NOT NULL DEFAULT 0,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL
+);
+CREATE UNIQUE INDEX saga_idempotency ON converge.saga (name, idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX saga_runnable ON converge.saga (wake_at NULLS FIRST, created_at) WHERE status IN ('running', 'compensating');
+CREATE INDEX saga_by_status ON converge.saga (status, created_at);
+CREATE TABLE converge.saga_transition (
+  saga_id uuid NOT NULL REFERENCES converge.saga (id) ON DELETE CASCADE,
+  seq integer NOT NULL,
+  kind text NOT NULL,
+  step text,
+  attempt integer,
+  status text NOT NULL,
+  detail jsonb,
+  fencing_token bigint NOT NULL,
+  at timestamptz NOT NULL,
+  PRIMARY KEY (saga_id, seq)
+);
+CREATE TABLE converge.idempotency_key (
+  scope text NOT NULL,
+  key text NOT NULL,
+  request_hash text NOT NULL,
+  response_status integer,
+  response_headers jsonb,
+  response_body text,
+  created_at timestamptz NOT NULL,
+  PRIMARY KEY (scope, key)
+);
+CREATE INDEX idempotency_key_created ON converge.idempotency_key (created_at);
+`,
+  }),
 ]);
 
 /** The newest schema version this build knows. */

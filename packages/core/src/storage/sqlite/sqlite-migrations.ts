@@ -157,4 +157,54 @@ CREATE TABLE converge_relay (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 5,
+    name: 'sagas and participant idempotency keys',
+    // See the PostgreSQL migration 5 and ADR 0020. JSON columns are TEXT.
+    sql: `
+CREATE TABLE converge_saga (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  idempotency_key TEXT,
+  input TEXT NOT NULL,
+  snapshot TEXT NOT NULL,
+  wake_at INTEGER,
+  reason TEXT,
+  fencing_token INTEGER NOT NULL DEFAULT 0,
+  lease_owner TEXT,
+  lease_expires_at INTEGER,
+  transitions INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX converge_saga_idempotency ON converge_saga (name, idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX converge_saga_runnable ON converge_saga (wake_at, created_at) WHERE status IN ('running', 'compensating');
+CREATE INDEX converge_saga_by_status ON converge_saga (status, created_at);
+CREATE TABLE converge_saga_transition (
+  saga_id TEXT NOT NULL REFERENCES converge_saga (id) ON DELETE CASCADE,
+  seq INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  step TEXT,
+  attempt INTEGER,
+  status TEXT NOT NULL,
+  detail TEXT,
+  fencing_token INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (saga_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE converge_idempotency_key (
+  scope TEXT NOT NULL,
+  key TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  response_status INTEGER,
+  response_headers TEXT,
+  response_body TEXT,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (scope, key)
+) WITHOUT ROWID;
+CREATE INDEX converge_idempotency_key_created ON converge_idempotency_key (created_at);
+`,
+  },
 ]);
