@@ -13,6 +13,8 @@ export interface FixtureNames {
   readonly survey: string;
   /** The data-domain schema catalog and inventory both write. */
   readonly domain: string;
+  /** The owner of Converge's schema (`convergeOwner`), per prefix like the services' roles. */
+  readonly convergeOwner: string;
 }
 
 /** Names for `prefix` (`t1a2b3c`): `t1a2b3c_catalog`, … */
@@ -23,6 +25,7 @@ export function fixtureNames(prefix: string): FixtureNames {
     audit: `${prefix}_audit`,
     survey: `${prefix}_survey`,
     domain: `${prefix}_domain`,
+    convergeOwner: `${prefix}_converge_owner`,
   };
 }
 
@@ -91,5 +94,6 @@ export function fixtureRoles(prefix: string): string[] {
   return [
     ...[n.catalog, n.inventory, n.audit, n.survey].flatMap((name) => Object.values(serviceRoles(name))),
     `${n.domain}_owner`,
+    n.convergeOwner,
   ];
 }

@@ -14,7 +14,12 @@
  *   runtime role may write every table in it;
  * - `consolidation`: the table belongs to the merged service (`into`);
  * - a copy: the copy table belongs to the service that keeps it; it gives no read of the original
- *   (the copy is kept up to date by messages, not by reading).
+ *   (the copy is kept up to date by messages, not by reading);
+ * - Converge's own tables (schema `converge`: outbox, inbox, dead letters, relays, log, sagas):
+ *   owned by one NOLOGIN role, `converge_owner` (`convergeOwner`), as which `converge migrate`
+ *   runs; every runtime role of the database gets `USAGE` on the schema, DML on its tables and
+ *   `USAGE, SELECT` on its sequences, and only `SELECT` on `schema_migrations`. Converge's tables
+ *   are not split by service: runtime roles that share a database share them (ADR 0018).
  */
 import { ConvergeError } from '../../core/errors.js';
 import { validateIdentifier } from '../identifiers.js';
@@ -41,6 +46,8 @@ export interface TargetSchema {
   readonly writers: readonly string[];
   /** Runtime roles that get `USAGE` on the schema: the writers and the readers of its tables. */
   readonly usage: readonly string[];
+  /** Tables in it that the writers may only `SELECT` (`converge.schema_migrations`). */
+  readonly readOnly: readonly string[];
 }
 
 /** A table the manifest names. */
@@ -68,10 +75,23 @@ export interface EnforcementScope {
    * Only what this service owns: its roles, its schema (and the data-domain schemas it writes),
    * their tables, and every grant on them, including to the services that read them (whose runtime
    * roles are created when missing). What the service reads elsewhere is granted by the owner's
-   * plan. Default: the whole manifest.
+   * plan. Default: the whole manifest, enforced in one database all its services share.
+   *
+   * Converge's schema is in scope either way. With `service`, its runtime roles are those of the
+   * services whose `database` in the manifest is written exactly as this service's (they share
+   * its database, and so its Converge tables); any other runtime role's grant there is extra.
    */
   readonly service?: string;
+  /** The NOLOGIN role that owns schema `converge` and Converge's tables. Default `converge_owner`. */
+  readonly convergeOwner?: string;
 }
+
+/** The schema of Converge's own tables in PostgreSQL (see `POSTGRES_MIGRATIONS`). */
+export const CONVERGE_SCHEMA = 'converge';
+/** The default owner of `CONVERGE_SCHEMA`. */
+export const CONVERGE_OWNER_ROLE = 'converge_owner';
+/** Converge's tables a runtime role may read but not write: only `converge migrate` writes them. */
+const CONVERGE_READ_ONLY_TABLES: readonly string[] = ['schema_migrations'];
 
 interface SchemaDraft {
   owner: string;
@@ -116,9 +136,13 @@ export function enforcementTarget(manifest: Manifest, scope: EnforcementScope = 
     return found;
   };
   for (const service of manifest.services) checkService(service);
+  const convergeOwner = scope.convergeOwner ?? CONVERGE_OWNER_ROLE;
+  check(convergeOwner, "owner role of Converge's schema");
   const { schemas, domainSchemas } = collectSchemas(manifest, serviceOf);
+  claimConvergeSchema(schemas, convergeOwner, sharingDatabase(manifest, only));
   const tables = collectTables(manifest, schemas, serviceOf);
   const roles = collectRoles(manifest, schemas, domainSchemas);
+  roles.push(...convergeRole(roles, convergeOwner));
   const target: EnforcementTarget = {
     roles,
     schemas: [...schemas].map(([name, draft]) => ({
@@ -126,6 +150,7 @@ export function enforcementTarget(manifest: Manifest, scope: EnforcementScope = 
       owner: draft.owner,
       writers: [...draft.writers],
       usage: [...draft.usage],
+      readOnly: name === CONVERGE_SCHEMA ? CONVERGE_READ_ONLY_TABLES : [],
     })),
     tables: [...tables.values()].map((table) => ({ ...table, readers: [...table.readers] })),
     runtimeRoles: manifest.services.map((service) => serviceRoles(service.name).runtime),
@@ -134,6 +159,55 @@ export function enforcementTarget(manifest: Manifest, scope: EnforcementScope = 
 }
 
 type ServiceOf = (name: string, where: string) => ServiceDeclaration;
+
+/**
+ * The services whose runtime roles use Converge's tables in the database being enforced: all of
+ * them (one shared database), or, for `--service`, those whose `database` is written exactly as
+ * that service's.
+ */
+function sharingDatabase(manifest: Manifest, only: ServiceDeclaration | undefined): ServiceDeclaration[] {
+  if (only === undefined) return [...manifest.services];
+  return manifest.services.filter((service) => service.database === only.database);
+}
+
+/** Schema `converge`, owned by `owner`, written by the runtime roles of `services`. */
+function claimConvergeSchema(
+  schemas: Map<string, SchemaDraft>,
+  owner: string,
+  services: readonly ServiceDeclaration[],
+): void {
+  const taken = schemas.get(CONVERGE_SCHEMA);
+  if (taken !== undefined) {
+    throw invalid(
+      `The schema '${CONVERGE_SCHEMA}' is Converge's own (outbox, inbox, dead letters), but the manifest also gives it to ${[...taken.services].join(', ') || 'a data domain'}; give them another schema`,
+    );
+  }
+  const draft = claimSchema(schemas, CONVERGE_SCHEMA, owner, "Converge's own tables", false);
+  for (const service of services) {
+    const { runtime } = serviceRoles(service.name);
+    draft.writers.add(runtime);
+    draft.usage.add(runtime);
+    draft.services.add(service.name);
+  }
+}
+
+/** The owner role of Converge's schema, unless a service's or data domain's role has its name. */
+function convergeRole(roles: readonly TargetRole[], name: string): TargetRole[] {
+  const clash = roles.find((role) => role.name === name);
+  if (clash !== undefined) {
+    throw invalid(
+      `The role name '${name}' would serve twice (${clash.purpose}, and owner of Converge's schema ${CONVERGE_SCHEMA}); rename the service or the data-domain schema, or choose another owner for Converge's schema (--converge-owner)`,
+    );
+  }
+  return [
+    {
+      name,
+      login: false,
+      searchPath: [CONVERGE_SCHEMA],
+      purpose: `owner of Converge's schema ${CONVERGE_SCHEMA}`,
+    },
+  ];
+}
 
 /** Each service's schema, and each data-domain schema with the services that write it. */
 function collectSchemas(

@@ -20,6 +20,8 @@ import { grantChanges } from './grant-changes.js';
 
 /** DML: what a runtime role may do on the tables of its own schema. */
 export const TABLE_WRITE_PRIVILEGES: readonly Privilege[] = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'];
+/** What a runtime role gets on a table of its schema it may only read. */
+const READ_PRIVILEGES: readonly Privilege[] = ['SELECT'];
 /** What a runtime role needs on the sequences of its schema (`nextval` for serial columns). */
 export const SEQUENCE_PRIVILEGES: readonly Privilege[] = ['USAGE', 'SELECT'];
 
@@ -85,7 +87,7 @@ export function schemaDifferences(
 
 /**
  * Every table, view and sequence in the manifest's schemas: owned by the schema's owner; DML for
- * the schema's writers (`USAGE, SELECT` on sequences), `SELECT` for declared readers, nothing else
+ * the schema's writers (`SELECT` alone on its `readOnly` tables, `USAGE, SELECT` on sequences), `SELECT` for declared readers, nothing else
  * (no column privileges either). A declared table that does not exist is listed, with no fix.
  */
 export function relationDifferences(
@@ -110,7 +112,12 @@ export function relationDifferences(
     const schema = schemas.get(relation.schema)!;
     differences.push(...relationOwnerDifference(relation, schema, misowned));
     const desired = new Map<string, readonly Privilege[]>();
-    const writes = relation.kind === 'sequence' ? SEQUENCE_PRIVILEGES : TABLE_WRITE_PRIVILEGES;
+    const writes =
+      relation.kind === 'sequence'
+        ? SEQUENCE_PRIVILEGES
+        : schema.readOnly.includes(relation.name)
+          ? READ_PRIVILEGES
+          : TABLE_WRITE_PRIVILEGES;
     for (const writer of schema.writers) desired.set(writer, writes);
     if (relation.kind === 'table') {
       for (const reader of declared.get(key)?.readers ?? [])

@@ -12,6 +12,11 @@ import { verifyEnforcement } from './verify-enforcement.js';
 
 const manifest = enforcementFixture('p');
 const n = fixtureNames('p');
+/** The fixture with one database per service. */
+const ownDatabases: Manifest = {
+  ...manifest,
+  services: manifest.services.map((service) => ({ ...service, database: `postgres://db/${service.name}` })),
+};
 const sqlOf = (plan: ReturnType<typeof planEnforcement>) => plan.statements.map((statement) => statement.sql);
 
 describe('planEnforcement without a database', () => {
@@ -25,7 +30,8 @@ describe('planEnforcement without a database', () => {
     expect(sql).toContain(
       'CREATE ROLE "p_domain_owner" NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS',
     );
-    expect(sql.at(-1)).toMatch(/^ALTER ROLE "p_domain_owner" SET search_path = "p_domain"$/);
+    expect(sql.at(-2)).toMatch(/^ALTER ROLE "p_domain_owner" SET search_path = "p_domain"$/);
+    expect(sql.at(-1)).toBe('ALTER ROLE "converge_owner" SET search_path = "converge"');
     expect(sql).toContain('ALTER ROLE "p_catalog_runtime" SET search_path = "p_catalog", "p_domain"');
     expect(sql.join('\n')).not.toMatch(/PASSWORD|'/);
   });
@@ -84,21 +90,99 @@ describe('planEnforcement without a database', () => {
   });
 
   it('limits --service to what the service owns, and the roles the grants on it need', () => {
-    const only = planEnforcement(manifest, { service: n.audit });
+    const only = planEnforcement(ownDatabases, { service: n.audit });
     const roles = sqlOf(only)
       .filter((s) => s.startsWith('CREATE ROLE'))
       .map((s) => s.split(' ')[2]);
-    expect(roles).toEqual(['"p_audit_owner"', '"p_audit_runtime"']);
-    const catalog = sqlOf(planEnforcement(manifest, { service: n.catalog }));
+    expect(roles).toEqual(['"p_audit_owner"', '"p_audit_runtime"', '"converge_owner"']);
+    const catalog = sqlOf(planEnforcement(ownDatabases, { service: n.catalog }));
     expect(catalog.filter((s) => s.startsWith('CREATE ROLE')).map((s) => s.split(' ')[2])).toEqual([
       '"p_catalog_owner"',
       '"p_catalog_runtime"',
       '"p_inventory_runtime"',
       '"p_domain_owner"',
+      '"converge_owner"',
     ]);
     expect(catalog.some((s) => s.includes('"p_inventory"."product_inventory"'))).toBe(false);
     expect(() => planEnforcement(manifest, { service: 'nobody' })).toThrow(
       expect.objectContaining({ code: 'OWNERSHIP_SERVICE_NOT_FOUND' }),
+    );
+  });
+});
+
+describe("Converge's own schema", () => {
+  const sql = sqlOf(planEnforcement(manifest));
+  const runtimes = ['p_catalog_runtime', 'p_inventory_runtime', 'p_audit_runtime', 'p_survey_runtime'];
+
+  it('is owned by converge_owner and usable by every runtime role of a shared database', () => {
+    expect(sql).toContain(
+      'CREATE ROLE "converge_owner" NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS',
+    );
+    expect(sql).toContain('CREATE SCHEMA IF NOT EXISTS "converge" AUTHORIZATION "converge_owner"');
+    for (const runtime of runtimes) {
+      expect(sql).toContain(`GRANT USAGE ON SCHEMA "converge" TO "${runtime}"`);
+      expect(sql).toContain(
+        `ALTER DEFAULT PRIVILEGES FOR ROLE "converge_owner" IN SCHEMA "converge" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "${runtime}"`,
+      );
+    }
+    // Converge's tables are always written schema-qualified: the search_path stays the service's.
+    expect(sql).toContain('ALTER ROLE "p_catalog_runtime" SET search_path = "p_catalog", "p_domain"');
+  });
+
+  it('gives DML on its tables, USAGE and SELECT on its sequences, and only SELECT on schema_migrations', () => {
+    const catalog = matchingCatalog(enforcementTarget(manifest));
+    const owned = { owner: 'converge_owner', columnGrants: [], linkedTable: null, grants: [] };
+    const relations = [
+      ...catalog.relations,
+      { ...owned, schema: 'converge', name: 'outbox', kind: 'table' as const },
+      { ...owned, schema: 'converge', name: 'schema_migrations', kind: 'table' as const },
+      {
+        ...owned,
+        schema: 'converge',
+        name: 'outbox_position_seq',
+        kind: 'sequence' as const,
+        linkedTable: 'outbox',
+      },
+    ];
+    const plan = sqlOf(planEnforcement(manifest, { catalog: { ...catalog, relations } }));
+    expect(plan).toEqual(
+      runtimes
+        .flatMap((runtime) => [
+          `GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "converge"."outbox" TO "${runtime}"`,
+        ])
+        .concat(
+          runtimes.map((runtime) => `GRANT SELECT ON TABLE "converge"."schema_migrations" TO "${runtime}"`),
+          runtimes.map(
+            (runtime) => `GRANT SELECT, USAGE ON SEQUENCE "converge"."outbox_position_seq" TO "${runtime}"`,
+          ),
+        ),
+    );
+  });
+
+  it('with --service, is granted to the services that share its database, and revoked from the others', () => {
+    const target = enforcementTarget(ownDatabases, { service: n.audit });
+    expect(target.schemas.find((schema) => schema.name === 'converge')?.writers).toEqual(['p_audit_runtime']);
+    const shared = enforcementTarget(manifest, { service: n.audit });
+    expect(shared.schemas.find((schema) => schema.name === 'converge')?.writers).toEqual(runtimes);
+    // In its own database, the audit service's plan takes Converge's tables from the others.
+    const catalog = matchingCatalog(enforcementTarget(manifest));
+    const plan = sqlOf(planEnforcement(ownDatabases, { service: n.audit, catalog }));
+    expect(plan).toContain('REVOKE USAGE ON SCHEMA "converge" FROM "p_catalog_runtime"');
+    expect(plan).not.toContain('REVOKE USAGE ON SCHEMA "converge" FROM "p_audit_runtime"');
+  });
+
+  it('takes another owner role, and refuses a manifest that claims its schema or role name', () => {
+    expect(sqlOf(planEnforcement(manifest, { convergeOwner: 'platform_converge' }))).toContain(
+      'CREATE SCHEMA IF NOT EXISTS "converge" AUTHORIZATION "platform_converge"',
+    );
+    const [first, ...rest] = manifest.services;
+    const claims = { ...manifest, services: [{ ...first!, schema: 'converge' }, ...rest] };
+    expect(() => planEnforcement(claims)).toThrow(/schema 'converge' is Converge's own .* p_catalog/);
+    expect(() => planEnforcement(manifest, { convergeOwner: 'p_catalog_owner' })).toThrow(
+      expect.objectContaining({ code: 'OWNERSHIP_ENFORCEMENT_INVALID' }),
+    );
+    expect(() => planEnforcement(manifest, { convergeOwner: 'Bad"Name' })).toThrow(
+      expect.objectContaining({ code: 'IDENTIFIER_INVALID' }),
     );
   });
 });

@@ -1,12 +1,15 @@
 /**
  * Enforcement on a real PostgreSQL: after `applyEnforcement`, each service's runtime role can
- * write only what it owns and read only what the manifest lets it; `verifyEnforcement` lists
+ * write only what it owns and read only what the manifest lets it, and use Converge's own tables
+ * (outbox, inbox) through Converge itself; `verifyEnforcement` lists
  * every hand-made change and `apply` removes them; a second `apply` plans nothing; and the client
  * sent the server nothing but the catalog queries and the plan.
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createOutbox } from '../../outbox/outbox.js';
+import { createPostgresStorage } from '../../storage/postgres/postgres-storage.js';
 import {
   createPostgresTestDatabase,
   type PostgresTestDatabase,
@@ -22,6 +25,8 @@ import { verifyEnforcement } from './verify-enforcement.js';
 const prefix = `t${randomBytes(4).toString('hex')}`;
 const n = fixtureNames(prefix);
 const manifest = enforcementFixture(prefix);
+/** Converge's schema gets an owner per test file too: roles are cluster-wide. */
+const scope = { convergeOwner: n.convergeOwner };
 const q = quoteIdentifier;
 /** A role a "colleague" creates by hand, with a hostile name. */
 const hostileRole = `${prefix} x"; DROP TABLE t; --`;
@@ -41,6 +46,8 @@ const TABLES: ReadonlyArray<{ schema: string; table: string; writers: string[]; 
   { schema: n.domain, table: 'product_tag', writers: [n.catalog, n.inventory], readers: [] },
 ];
 const SERVICES = [n.catalog, n.inventory, n.audit, n.survey];
+/** Converge's own tables, which `converge migrate` creates (as a superuser here, before the rollout). */
+const CONVERGE_TABLES = ['outbox', 'inbox_receipt', 'dead_letter', 'relay', 'schema_migrations'];
 
 beforeAll(async () => {
   db = await createPostgresTestDatabase('ownership enforcement');
@@ -51,6 +58,12 @@ beforeAll(async () => {
   for (const schema of new Set(TABLES.map((t) => t.schema))) await client.query(`CREATE SCHEMA ${q(schema)}`);
   for (const { schema, table } of TABLES) {
     await client.query(`CREATE TABLE ${q(schema)}.${q(table)} (id serial PRIMARY KEY, note text)`);
+  }
+  const storage = createPostgresStorage({ connectionString: db.url });
+  try {
+    await storage.migrate();
+  } finally {
+    await storage.close();
   }
 });
 
@@ -90,7 +103,19 @@ function recording(inner: pg.Client): { client: EnforcementClient; sent: string[
 }
 
 async function differences() {
-  return verifyEnforcement(manifest, await readEnforcementCatalog(client, enforcementTarget(manifest)));
+  return verifyEnforcement(
+    manifest,
+    await readEnforcementCatalog(client, enforcementTarget(manifest, scope)),
+    scope,
+  );
+}
+
+/** The tables and sequences `converge migrate` made in schema converge. */
+async function convergeRelations(): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>(
+    "SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'converge' AND c.relkind IN ('r', 'S')",
+  );
+  return rows.map((row) => row.name);
 }
 
 /** Runs `sql` as `role` in a savepoint and returns the SQLSTATE it failed with, or 'ok'. */
@@ -110,7 +135,7 @@ async function attempt(role: string, sql: string): Promise<string> {
 describe('applying the manifest', () => {
   it('applies every statement of the plan in one transaction and sends nothing else', async () => {
     const { client: recorder, sent } = recording(client);
-    const report = await applyEnforcement(recorder, manifest);
+    const report = await applyEnforcement(recorder, manifest, scope);
     expect(report.applied).toBe(true);
     const planned = report.statements.map((statement) => statement.sql);
     expect(planned.length).toBeGreaterThan(40);
@@ -127,6 +152,8 @@ describe('applying the manifest', () => {
     const allowed = new Set([
       ...fixtureRoles(prefix),
       ...TABLES.flatMap((t) => [t.schema, t.table, `${t.table}_id_seq`]),
+      ...(await convergeRelations()),
+      'converge',
       'public',
       db!.url.split('/').at(-1)!,
       'postgres',
@@ -168,6 +195,28 @@ describe('applying the manifest', () => {
         expect(await attempt(role, 'CREATE TABLE public.sneaky (id int)'), `${role} CREATE in public`).toBe(
           '42501',
         );
+        // Converge's tables: DML (through Converge, below), never their definition, and the
+        // migration history only read.
+        for (const table of CONVERGE_TABLES) {
+          const name = `converge.${q(table)}`;
+          expect(await attempt(role, `SELECT * FROM ${name}`), `SELECT ${role} on ${name}`).toBe('ok');
+          for (const sql of [
+            `TRUNCATE ${name}`,
+            `ALTER TABLE ${name} ADD COLUMN x int`,
+            `DROP TABLE ${name}`,
+          ]) {
+            expect(await attempt(role, sql), `${sql} as ${role}`).toBe('42501');
+          }
+        }
+        expect(
+          await attempt(role, 'CREATE TABLE converge.sneaky (id int)'),
+          `${role} CREATE in converge`,
+        ).toBe('42501');
+        expect(
+          await attempt(role, "INSERT INTO converge.schema_migrations (version, name) VALUES (99, 'x')"),
+          `${role} INSERT into converge.schema_migrations`,
+        ).toBe('42501');
+        expect(await attempt(role, 'DELETE FROM converge.schema_migrations'), `${role} DELETE`).toBe('42501');
         expect(await attempt(role, 'CREATE SCHEMA sneaky'), `${role} CREATE SCHEMA`).toBe('42501');
       }
     } finally {
@@ -178,7 +227,7 @@ describe('applying the manifest', () => {
   it('leaves nothing to verify, and a second apply plans zero statements', async () => {
     expect(await differences()).toEqual([]);
     const { client: recorder, sent } = recording(client);
-    const again = await applyEnforcement(recorder, manifest);
+    const again = await applyEnforcement(recorder, manifest, scope);
     expect(again.statements).toEqual([]);
     expect(again.applied).toBe(false);
     expect(sent.filter((text) => !/^\s*SELECT /.test(text))).toEqual(['BEGIN', 'ROLLBACK']);
@@ -224,6 +273,55 @@ describe('applying the manifest', () => {
       );
     } finally {
       await runtime.end();
+    }
+  });
+
+  it('lets a service use Converge as its runtime role: outbox with its change, relay, inbox receipts', async () => {
+    const url = new URL(db!.url);
+    url.username = serviceRoles(n.inventory).runtime;
+    const storage = createPostgresStorage({ connectionString: url.toString() });
+    try {
+      await storage.assertSchemaCurrent();
+      const outbox = createOutbox({ storage, source: n.inventory });
+      const [envelope] = await storage.transaction(async (tx) => {
+        await tx.execute("INSERT INTO product_inventory (note) VALUES ('restocked')");
+        return outbox.append(tx, [{ type: 'stock.changed', key: 'sku-1', data: { sku: 'sku-1' } }]);
+      });
+      const claim = await storage.outbox.claim({ relayId: 'relay-1', limit: 10, leaseMs: 30_000 });
+      expect(claim?.rows.map((row) => row.envelope.id)).toEqual([envelope!.id]);
+      await claim!.markPublished();
+      await storage.outbox.recordHeartbeat({
+        relayId: 'relay-1',
+        host: null,
+        pid: null,
+        heartbeatIntervalMs: 5_000,
+        startedAt: new Date(),
+        published: 1,
+        lastPublishedAt: new Date(),
+        consecutiveFailures: 0,
+        lastError: null,
+        lastErrorAt: null,
+        stopped: true,
+      });
+      const recorded = await storage.transaction(async (tx) => {
+        await storage.inbox.lockKey(tx, n.inventory, n.catalog, 'p-1');
+        await storage.inbox.setKey(tx, n.inventory, n.catalog, 'p-1', { lastSequence: 1, blockedBy: null });
+        return storage.inbox.recordReceipt(tx, n.inventory, {
+          messageId: envelope!.id,
+          source: n.catalog,
+          key: 'p-1',
+          sequence: 1,
+          outcome: 'applied',
+          payloadHash: null,
+        });
+      });
+      expect(recorded).toBe('recorded');
+      // Its business tables are still only its own, also inside a Converge transaction.
+      await expect(
+        storage.transaction((tx) => tx.execute(`UPDATE ${q(n.catalog)}.product SET note = 'x'`)),
+      ).rejects.toMatchObject({ code: '42501' });
+    } finally {
+      await storage.close();
     }
   });
 
@@ -287,12 +385,12 @@ describe('verify after hand-made changes', () => {
     );
     expect(found).toHaveLength(11);
 
-    const report = await applyEnforcement(client, manifest);
+    const report = await applyEnforcement(client, manifest, scope);
     expect(report.statements.map((s) => s.sql)).toContain(
       `REVOKE SELECT ON TABLE ${q(n.survey)}.${q('survey')} FROM "${hostileRole.replaceAll('"', '""')}"`,
     );
     expect(await differences()).toEqual([]);
-    expect((await applyEnforcement(client, manifest)).statements).toEqual([]);
+    expect((await applyEnforcement(client, manifest, scope)).statements).toEqual([]);
     await client.query(`DROP ROLE "${hostileRole.replaceAll('"', '""')}"`);
   });
 
