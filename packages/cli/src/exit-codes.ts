@@ -43,6 +43,9 @@ const CONFIGURATION_CODES: ReadonlySet<string> = new Set([
   'SQLITE_OPEN_FAILED',
   'SCHEMA_TOO_NEW',
   'SCHEMA_OUT_OF_DATE',
+  'MANIFEST_UNREADABLE',
+  'MANIFEST_INVALID',
+  'MANIFEST_YAML_SYNTAX',
 ]);
 
 /** Error codes that mean "what you named does not exist" (4) or "it is not in a state for that" (5). */
