@@ -46,6 +46,10 @@ const CONFIGURATION_CODES: ReadonlySet<string> = new Set([
   'MANIFEST_UNREADABLE',
   'MANIFEST_INVALID',
   'MANIFEST_YAML_SYNTAX',
+  'INFERENCE_NEEDS_POSTGRES',
+  'PG_STAT_STATEMENTS_UNAVAILABLE',
+  'LOG_UNREADABLE',
+  'LOG_PREFIX_WITHOUT_USER',
 ]);
 
 /** Error codes that mean "what you named does not exist" (4) or "it is not in a state for that" (5). */
