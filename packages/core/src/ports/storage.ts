@@ -4,6 +4,7 @@
  * `StorageCapabilities` flags, never on a backend's name.
  */
 import type { EvidenceStore } from './evidence-store.js';
+import type { IdempotencyStore } from './idempotency-store.js';
 import type { InboxStore } from './inbox-store.js';
 import type { LogStore } from './log-store.js';
 import type { OutboxStore } from './outbox-store.js';
@@ -101,6 +102,8 @@ export interface Storage {
   readonly log: LogStore;
   /** What Converge recorded here that shows coupling between services (read by `ownership coupling`). */
   readonly evidence: EvidenceStore;
+  /** Participant idempotency keys with their stored responses (see `runIdempotent`). */
+  readonly idempotency: IdempotencyStore;
   /** Closes connections this storage opened itself (never the caller's own pool or database). */
   close(): Promise<void>;
 }

@@ -3,6 +3,7 @@
  * own tests. Depends on Vitest.
  */
 
+export { describeIdempotencyStoreContract } from './idempotency-store-contract.js';
 export {
   createInferTestDatabase,
   createSysopsSchema,

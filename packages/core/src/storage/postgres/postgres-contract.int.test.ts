@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { afterAll, describe } from 'vitest';
+import { describeIdempotencyStoreContract } from '../../testing/idempotency-store-contract.js';
 import { createPostgresTestDatabase } from '../../testing/postgres-test-database.js';
 import { describeStorageContract } from '../../testing/storage-contract.js';
 import { describeTransportContract } from '../../testing/transport-contract.js';
@@ -25,6 +26,11 @@ async function dropConvergeSchema(url: string): Promise<void> {
 
 describe.skipIf(!db)('PostgreSQL adapter contracts', () => {
   describeStorageContract('PostgreSQL', async () => ({
+    storage: createPostgresStorage({ connectionString: db!.url }),
+    cleanup: () => dropConvergeSchema(db!.url),
+  }));
+
+  describeIdempotencyStoreContract('PostgreSQL', async () => ({
     storage: createPostgresStorage({ connectionString: db!.url }),
     cleanup: () => dropConvergeSchema(db!.url),
   }));

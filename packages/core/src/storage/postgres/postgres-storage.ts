@@ -6,6 +6,7 @@ import { PgConnection, type PgConnectionSource } from './pg-connection.js';
 import type { PgPoolLike } from './pg-like.js';
 import { callerPoolSource, ownPoolSource } from './postgres-connection-sources.js';
 import { PostgresEvidenceStore } from './postgres-evidence-store.js';
+import { PostgresIdempotencyStore } from './postgres-idempotency-store.js';
 import { PostgresInboxStore } from './postgres-inbox-store.js';
 import { PostgresListener } from './postgres-listener.js';
 import { PostgresLogStore } from './postgres-log-store.js';
@@ -82,6 +83,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Storage 
     inbox: new PostgresInboxStore(connection),
     log: new PostgresLogStore(connection),
     evidence: new PostgresEvidenceStore(connection),
+    idempotency: new PostgresIdempotencyStore(connection),
     async close(): Promise<void> {
       const open = [...listeners];
       listeners.clear();

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describeIdempotencyStoreContract } from '../../testing/idempotency-store-contract.js';
 import { describeStorageContract } from '../../testing/storage-contract.js';
 import { describeTransportContract } from '../../testing/transport-contract.js';
 import { createSqlLogTransport } from '../../transports/sql-log/sql-log-transport.js';
@@ -12,6 +13,11 @@ function tempFile() {
 }
 
 describeStorageContract('SQLite file', async () => {
+  const { path, cleanup } = tempFile();
+  return { storage: createSqliteStorage({ path }), cleanup };
+});
+
+describeIdempotencyStoreContract('SQLite file', async () => {
   const { path, cleanup } = tempFile();
   return { storage: createSqliteStorage({ path }), cleanup };
 });

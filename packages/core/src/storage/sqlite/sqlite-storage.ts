@@ -7,6 +7,7 @@ import type { MigrationReport, Storage, StorageCapabilities, Transaction } from 
 import type { SqliteDatabaseLike } from './sqlite-database-like.js';
 import { SqliteEvidenceStore } from './sqlite-evidence-store.js';
 import { StatementCache, sqliteTransactionHandle } from './sqlite-executor.js';
+import { SqliteIdempotencyStore } from './sqlite-idempotency-store.js';
 import { SqliteInboxStore } from './sqlite-inbox-store.js';
 import { SqliteLogStore } from './sqlite-log-store.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
@@ -130,6 +131,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     inbox: new SqliteInboxStore(connection),
     log: new SqliteLogStore(connection),
     evidence: new SqliteEvidenceStore(connection),
+    idempotency: new SqliteIdempotencyStore(connection),
     async close(): Promise<void> {
       if (ownsDatabase) await connection.use((statements) => statements.db.close());
     },
