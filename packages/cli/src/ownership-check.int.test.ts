@@ -222,6 +222,14 @@ const CASES: readonly CheckCase[] = [
     path: 'copies[0]',
   },
   {
+    name: 'a password written in the file (masked in the output)',
+    text: edit(['billing:${BILLING_PASSWORD}@', 'billing:hunter2@']),
+    code: 'DATABASE_PASSWORD_IN_FILE',
+    at: '11:5',
+    path: 'services.billing_payment.database',
+    says: 'Remedy: Write ${BILLING_PAYMENT_PASSWORD} in place of the password',
+  },
+  {
     name: 'an uppercase name',
     text: billingTable('Billing'),
     code: 'IDENTIFIER_INVALID',
@@ -327,6 +335,7 @@ describe('converge ownership check', () => {
     const block = run.stdout.split('\n\n').find((candidate) => candidate.startsWith(heading));
     expect(block, run.stdout).toMatch(/^.+\n {2}\S.+\n {2}Remedy: \S.+$/);
     if (check.says !== undefined) expect(block).toContain(check.says);
+    expect(run.stdout).not.toContain('hunter2');
     expect(run.stdout).toMatch(
       /\nconverge\.yaml: \d+ problem\(s\) of \d+ kind\(s\); the manifest is not sound\.\n$/,
     );

@@ -54,7 +54,8 @@ function checkDatabases(index: ManifestIndex): void {
       'DATABASE_PASSWORD_IN_FILE',
       path,
       `Service '${service.name}': database '${maskSecrets(service.database)}' has its password written in the manifest.`,
-      `Reference it from the environment instead, e.g. postgres://${service.name}:\${${service.name.toUpperCase()}_PASSWORD}@host/db.`,
+      // Not a whole URL: the CLI masks `scheme://user:…@` even when it holds a ${NAME} reference.
+      `Write \${${service.name.toUpperCase()}_PASSWORD} in place of the password (${service.name}:\${${service.name.toUpperCase()}_PASSWORD}@host) and set ${service.name.toUpperCase()}_PASSWORD in the environment.`,
     );
   }
 }
