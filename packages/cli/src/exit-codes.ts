@@ -50,6 +50,7 @@ const CONFIGURATION_CODES: ReadonlySet<string> = new Set([
   'PG_STAT_STATEMENTS_UNAVAILABLE',
   'LOG_UNREADABLE',
   'LOG_PREFIX_WITHOUT_USER',
+  'REPORT_UNWRITABLE',
 ]);
 
 /** Error codes that mean "what you named does not exist" (4) or "it is not in a state for that" (5). */

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
 import { addOwnershipCheckCommand } from './ownership-check.js';
+import { addOwnershipCouplingCommand } from './ownership-coupling.js';
 import { addOwnershipGraphCommand } from './ownership-graph.js';
 import { addOwnershipInferCommand } from './ownership-infer.js';
 
@@ -23,5 +24,6 @@ export function addOwnershipCommand(program: Command, context: CliContext): Comm
   addOwnershipCheckCommand(ownership, context);
   addOwnershipGraphCommand(ownership, context);
   addOwnershipInferCommand(ownership, context);
+  addOwnershipCouplingCommand(ownership, context);
   return ownership;
 }
