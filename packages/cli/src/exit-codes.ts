@@ -51,11 +51,21 @@ const CONFIGURATION_CODES: ReadonlySet<string> = new Set([
   'LOG_UNREADABLE',
   'LOG_PREFIX_WITHOUT_USER',
   'REPORT_UNWRITABLE',
+  'OWNERSHIP_ENFORCEMENT_NEEDS_POSTGRES',
+  'OWNERSHIP_ENFORCEMENT_INVALID',
+  'OWNERSHIP_SERVICE_NOT_FOUND',
+  'IDENTIFIER_INVALID',
+  'DATABASE_URL_VARIABLE_MISSING',
+  'DATABASE_REFERENCE_INVALID',
 ]);
 
 /** Error codes that mean "what you named does not exist" (4) or "it is not in a state for that" (5). */
 const NOT_FOUND_CODES: ReadonlySet<string> = new Set(['DEAD_LETTER_NOT_FOUND']);
-const CONFLICT_CODES: ReadonlySet<string> = new Set(['DEAD_LETTER_NOT_OPEN', 'DEAD_LETTER_NOT_REPLAYABLE']);
+const CONFLICT_CODES: ReadonlySet<string> = new Set([
+  'DEAD_LETTER_NOT_OPEN',
+  'DEAD_LETTER_NOT_REPLAYABLE',
+  'OWNERSHIP_PLAN_CHANGED',
+]);
 
 /**
  * The outcome a `ConvergeError` code stands for; `failure` for every code not listed.

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
 import { addOwnershipCheckCommand } from './ownership-check.js';
 import { addOwnershipCouplingCommand } from './ownership-coupling.js';
+import { addOwnershipEnforceCommands } from './ownership-enforce.js';
 import { addOwnershipGraphCommand } from './ownership-graph.js';
 import { addOwnershipInferCommand } from './ownership-infer.js';
 
@@ -25,5 +26,6 @@ export function addOwnershipCommand(program: Command, context: CliContext): Comm
   addOwnershipGraphCommand(ownership, context);
   addOwnershipInferCommand(ownership, context);
   addOwnershipCouplingCommand(ownership, context);
+  addOwnershipEnforceCommands(ownership, context);
   return ownership;
 }

@@ -6,7 +6,7 @@ import type { Manifest } from '../manifest.js';
 import type { EnforcementCatalog } from './enforcement-catalog.js';
 import { enforcementFixture, fixtureNames } from './enforcement-fixture.js';
 import { enforcementTarget } from './enforcement-target.js';
-import { planEnforcement } from './plan-enforcement.js';
+import { FRESH_DATABASE_CATALOG, planEnforcement } from './plan-enforcement.js';
 import { searchPathOf } from './postgres-enforcement-catalog.js';
 import { verifyEnforcement } from './verify-enforcement.js';
 
@@ -351,3 +351,16 @@ function matchingCatalog(target: ReturnType<typeof enforcementTarget>): Enforcem
     ),
   };
 }
+
+describe('planEnforcement for a fresh database', () => {
+  it('creates roles, schemas, schema grants, default privileges and search_paths, and touches no table', () => {
+    const sql = sqlOf(planEnforcement(manifest, { catalog: FRESH_DATABASE_CATALOG }));
+    expect(sql.some((statement) => / (TABLE|SEQUENCE) /.test(statement))).toBe(false);
+    expect(sql.filter((statement) => statement.startsWith('CREATE SCHEMA'))).toHaveLength(6);
+    expect(sql).toContain('GRANT USAGE ON SCHEMA "converge" TO "p_survey_runtime"');
+    expect(sql).not.toContain('REVOKE ALL ON SCHEMA "p_catalog" FROM PUBLIC');
+    expect(planEnforcement(manifest, { catalog: FRESH_DATABASE_CATALOG }).differences).not.toContainEqual(
+      expect.objectContaining({ kind: 'table-missing' }),
+    );
+  });
+});

@@ -54,6 +54,27 @@ export function planEnforcement(manifest: Manifest, options: PlanEnforcementOpti
 }
 
 /**
+ * The catalog of a database that holds none of the manifest yet: no role, schema or table, and
+ * PUBLIC allowed to create in `public` (as before PostgreSQL 15). A plan against it is the whole
+ * script for a fresh database — roles, schemas, schema grants, default privileges, search_paths —
+ * and runs there as it is. The tables come later, from each service's migrations run as its owner
+ * role, and default privileges grant them to its runtime role; a table other services read needs
+ * `apply` once it exists (its readers' `SELECT` is per table).
+ *
+ * @example planEnforcement(manifest, { catalog: FRESH_DATABASE_CATALOG }).statements
+ */
+export const FRESH_DATABASE_CATALOG: EnforcementCatalog = Object.freeze({
+  live: false,
+  database: null,
+  databaseCreate: Object.freeze([]),
+  publicSchemaCreate: Object.freeze([PUBLIC_GRANTEE]),
+  roles: Object.freeze([]),
+  schemas: Object.freeze([]),
+  relations: Object.freeze([]),
+  defaultPrivileges: Object.freeze([]),
+});
+
+/**
  * The worst case, for a plan made without a database: no role exists; every schema and declared
  * table exists with an unknown owner and everything granted to PUBLIC; PUBLIC may create in
  * `public`. Its plan creates, re-owns, revokes and grants everything.

@@ -394,6 +394,21 @@ describe('verify after hand-made changes', () => {
     await client.query(`DROP ROLE "${hostileRole.replaceAll('"', '""')}"`);
   });
 
+  it('runs nothing when the database changed after the plan was reviewed', async () => {
+    const catalog = serviceRoles(n.catalog);
+    const reviewed = (await applyEnforcement(client, manifest, { ...scope, dryRun: true })).statements;
+    expect(reviewed).toEqual([]);
+    await client.query(`GRANT INSERT ON ${q(n.audit)}.audit_log TO ${q(catalog.runtime)}`);
+    await expect(
+      applyEnforcement(client, manifest, { ...scope, expected: reviewed.map((s) => s.sql) }),
+    ).rejects.toMatchObject({ code: 'OWNERSHIP_PLAN_CHANGED' });
+    expect((await differences()).map((d) => `${d.kind} ${d.role}`)).toEqual([
+      `extra-grant ${catalog.runtime}`,
+    ]);
+    await applyEnforcement(client, manifest, scope);
+    expect(await differences()).toEqual([]);
+  });
+
   it('reports a declared table that does not exist, which apply cannot create', async () => {
     await client.query(`ALTER TABLE ${q(n.catalog)}.wishlist RENAME TO wishlist_old`);
     try {
