@@ -85,15 +85,12 @@ export {
   serviceRoles,
 } from './ownership/enforcement/enforcement-roles.js';
 export {
-  CONVERGE_OWNER_ROLE,
-  CONVERGE_SCHEMA,
   type EnforcementScope,
   type EnforcementTarget,
   enforcementTarget,
 } from './ownership/enforcement/enforcement-target.js';
 export {
   type EnforcementPlan,
-  FRESH_DATABASE_CATALOG,
   type PlanEnforcementOptions,
   type PlannedStatement,
   planEnforcement,
@@ -185,6 +182,71 @@ export type {
 } from './ports/transport.js';
 export { createRelay, type Relay, type RelayOptions } from './relay/outbox-relay.js';
 export { RELAY_SILENT_AFTER_INTERVALS, RelayState, relayState } from './relay/relay-state.js';
+export type {
+  CommandCallOptions,
+  CommandReply,
+  CommandRequest,
+  CommandRequester,
+} from './saga/command-call.js';
+export {
+  defineSaga,
+  type InputValidator,
+  type ParallelOutputs,
+  type ParallelStepOptions,
+  SAGA_NAME_PATTERN,
+  type SagaBuilder,
+  STEP_NAME_PATTERN,
+  type StepOptions,
+} from './saga/define-saga.js';
+export { type FromContext, type HttpCallOptions, httpCall } from './saga/http-call.js';
+export {
+  type CompensationContext,
+  compensationIdempotencyKey,
+  DEFAULT_COMPENSATION_RETRY_POLICY,
+  DEFAULT_STEP_RETRY_POLICY,
+  DEFAULT_STEP_TIMEOUT_MS,
+  type NonRetryablePredicate,
+  type SagaCompensation,
+  type SagaDefinition,
+  type SagaStep,
+  type StepAction,
+  type StepCompensation,
+  type StepContext,
+  type StepOutputs,
+  stepIdempotencyKey,
+} from './saga/saga-definition.js';
+export {
+  type CompensationFailedEvent,
+  type CompensationStartedEvent,
+  type CompensationSucceededEvent,
+  type CompensationTimedOutEvent,
+  OperatorActionKind,
+  type OperatorEvent,
+  type ReportedError,
+  type SagaEvent,
+  type StepFailedEvent,
+  type StepStartedEvent,
+  type StepSucceededEvent,
+  type StepTimedOutEvent,
+} from './saga/saga-event.js';
+export {
+  type InFlightAttempt,
+  initialSnapshot,
+  type SagaSnapshot,
+  type StepError,
+  type StepSnapshot,
+  StepStatus,
+} from './saga/saga-snapshot.js';
+export {
+  type ApplyEventOptions,
+  applyEvent,
+  nextActions,
+  type SagaAction,
+  type SagaLease,
+  type SagaPlan,
+  type SagaTransitionResult,
+} from './saga/saga-state-machine.js';
+export { type StepFailure, stepFailure } from './saga/step-failure.js';
 export {
   createSqlLogTransport,
   type SqlLogTransportOptions,
