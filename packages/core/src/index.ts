@@ -85,12 +85,15 @@ export {
   serviceRoles,
 } from './ownership/enforcement/enforcement-roles.js';
 export {
+  CONVERGE_OWNER_ROLE,
+  CONVERGE_SCHEMA,
   type EnforcementScope,
   type EnforcementTarget,
   enforcementTarget,
 } from './ownership/enforcement/enforcement-target.js';
 export {
   type EnforcementPlan,
+  FRESH_DATABASE_CATALOG,
   type PlanEnforcementOptions,
   type PlannedStatement,
   planEnforcement,
