@@ -161,26 +161,4 @@ export interface SagaStore {
   transitions(id: string): Promise<SagaTransition[]>;
   /** Counts by status (for reports and the demo). */
   countByStatus(): Promise<Readonly<Record<SagaStatus, number>>>;
-  /**
-   * Records that an orchestrator instance is alive and which definitions (name → versions) it
-   * runs; called at start, once per heartbeat interval, and on stop (with `stoppedAt`).
-   */
-  heartbeatOrchestrator(heartbeat: OrchestratorHeartbeat): Promise<void>;
-  /**
-   * Sagas not yet final whose (name, version) no orchestrator registers that is alive (a heartbeat
-   * at or after `aliveSince`, not stopped): nobody will run them until that version is deployed
-   * again (`converge saga list --stranded`).
-   */
-  listStranded(aliveSince: Date, limit: number): Promise<SagaRecord[]>;
-}
-
-/** An orchestrator instance's report of itself. */
-export interface OrchestratorHeartbeat {
-  readonly orchestratorId: string;
-  readonly host: string | null;
-  readonly pid: number | null;
-  /** Saga name → the versions this instance has registered. */
-  readonly definitions: Readonly<Record<string, readonly number[]>>;
-  readonly at: Date;
-  readonly stoppedAt: Date | null;
 }
