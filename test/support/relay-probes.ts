@@ -145,6 +145,7 @@ export function probeOutbox(
     inbox: storage.inbox,
     log: storage.log,
     evidence: storage.evidence,
+    sagas: storage.sagas,
     idempotency: storage.idempotency,
     // The test's databases own the real storage and close it; the relay never closes storage.
     close: async () => {},

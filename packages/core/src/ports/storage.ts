@@ -8,6 +8,7 @@ import type { IdempotencyStore } from './idempotency-store.js';
 import type { InboxStore } from './inbox-store.js';
 import type { LogStore } from './log-store.js';
 import type { OutboxStore } from './outbox-store.js';
+import type { SagaStore } from './saga-store.js';
 
 /** Runs SQL in the adapter's own dialect and placeholder style (`$1` for PostgreSQL, `?` for SQLite). */
 export interface SqlExecutor {
@@ -102,6 +103,8 @@ export interface Storage {
   readonly log: LogStore;
   /** What Converge recorded here that shows coupling between services (read by `ownership coupling`). */
   readonly evidence: EvidenceStore;
+  /** The sagas this database orchestrates: instances, leases and their transition logs. */
+  readonly sagas: SagaStore;
   /** Participant idempotency keys with their stored responses (see `runIdempotent`). */
   readonly idempotency: IdempotencyStore;
   /** Closes connections this storage opened itself (never the caller's own pool or database). */

@@ -13,6 +13,7 @@ export {
   SYSOPS_ROLES,
 } from './inference-traffic.js';
 export { createPostgresTestDatabase, type PostgresTestDatabase } from './postgres-test-database.js';
+export { describeSagaStoreContract, type SagaStoreFactory } from './saga-store-contract.js';
 export { describeStorageContract, type StorageFactory } from './storage-contract.js';
 export { describeTransportContract, type TransportFactory } from './transport-contract.js';
 export { waitFor } from './wait-for.js';

@@ -13,6 +13,7 @@ import { PostgresLogStore } from './postgres-log-store.js';
 import { POSTGRES_SCHEMA_VERSION } from './postgres-migrations.js';
 import { migratePostgres, readPostgresSchemaVersion } from './postgres-migrator.js';
 import { PostgresOutboxStore } from './postgres-outbox-store.js';
+import { PostgresSagaStore } from './postgres-saga-store.js';
 
 /**
  * Where Converge's PostgreSQL storage gets its connections: a connection string (Converge opens
@@ -83,6 +84,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Storage 
     inbox: new PostgresInboxStore(connection),
     log: new PostgresLogStore(connection),
     evidence: new PostgresEvidenceStore(connection),
+    sagas: new PostgresSagaStore(connection),
     idempotency: new PostgresIdempotencyStore(connection),
     async close(): Promise<void> {
       const open = [...listeners];

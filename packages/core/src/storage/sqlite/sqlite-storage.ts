@@ -12,6 +12,7 @@ import { SqliteInboxStore } from './sqlite-inbox-store.js';
 import { SqliteLogStore } from './sqlite-log-store.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { SqliteOutboxStore } from './sqlite-outbox-store.js';
+import { SqliteSagaStore } from './sqlite-saga-store.js';
 
 export interface SqliteStorageOptions {
   /** A database file; created when missing. Or pass `database`. */
@@ -131,6 +132,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     inbox: new SqliteInboxStore(connection),
     log: new SqliteLogStore(connection),
     evidence: new SqliteEvidenceStore(connection),
+    sagas: new SqliteSagaStore(connection),
     idempotency: new SqliteIdempotencyStore(connection),
     async close(): Promise<void> {
       if (ownsDatabase) await connection.use((statements) => statements.db.close());

@@ -1,0 +1,256 @@
+import { isUuid } from '../../core/ids.js';
+import type {
+  ClaimedSaga,
+  SagaListFilter,
+  SagaRecord,
+  SagaStart,
+  SagaStatus,
+  SagaStore,
+  SagaTransition,
+  SagaWrite,
+  SagaWriteOutcome,
+} from '../../ports/saga-store.js';
+import { TERMINAL_SAGA_STATUSES } from '../../ports/saga-store.js';
+import type { Transaction } from '../../ports/storage.js';
+import {
+  byClaimOrder,
+  type SagaColumnCodec,
+  type SagaRow,
+  sagaCounts,
+  startConflictLost,
+  startedSagaRecord,
+  toSagaRecord,
+  toSagaTransition,
+} from '../saga-rows.js';
+import type { PgConnection } from './pg-connection.js';
+import { toNumber } from './pg-connection.js';
+
+/** pg parses jsonb and timestamptz itself; bigint tokens come as strings. */
+const CODEC: SagaColumnCodec = { json: (value) => value, date: (value) => value as Date, token: toNumber };
+const toRecord = (row: SagaRow): SagaRecord => toSagaRecord(row, CODEC);
+
+/** The row and its `started` entry in one statement; `created` is 0 when the idempotency key was taken. */
+const START = `
+WITH inserted AS (
+  INSERT INTO converge.saga (id, name, version, status, idempotency_key, input, snapshot, transitions, created_at, updated_at)
+  VALUES ($1, $2, $3, 'running', $4, $5::jsonb, $6::jsonb, 1, $7, $7)
+  ON CONFLICT (name, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+  RETURNING id
+), logged AS (
+  INSERT INTO converge.saga_transition (saga_id, seq, kind, status, fencing_token, at)
+  SELECT id, 1, 'started', 'running', 0, $7::timestamptz FROM inserted
+)
+SELECT count(*)::int AS created FROM inserted`;
+
+/**
+ * The columns every write sets ($2 status … $6 updated_at), and its log entry ($7 kind … $10
+ * detail) with the new `transitions` as its seq and the writer's token. See `writeValues`.
+ */
+const WRITE_SET = `status = $2, snapshot = $3::jsonb, wake_at = $4, reason = $5,
+  transitions = s.transitions + 1, updated_at = $6`;
+const LOG_WRITE = `INSERT INTO converge.saga_transition (saga_id, seq, kind, step, attempt, status, detail, fencing_token, at)
+  SELECT id, transitions, $7::text, $8::text, $9::int, status, $10::jsonb, fencing_token, $6::timestamptz FROM updated`;
+
+/** One fenced transition: row update + log entry, one statement; 0 rows when the token is stale. */
+const RECORD = `
+WITH updated AS (
+  UPDATE converge.saga s SET ${WRITE_SET},
+    lease_owner = CASE WHEN $12::boolean THEN NULL ELSE s.lease_owner END,
+    lease_expires_at = CASE WHEN $12::boolean THEN NULL ELSE s.lease_expires_at END
+  WHERE id = $1 AND fencing_token = $11
+  RETURNING id, transitions, status, fencing_token
+)
+${LOG_WRITE}`;
+
+/** An operator's transition: takes the token over (fencing off any holder), drops the lease. */
+const INTERVENE = `
+WITH updated AS (
+  UPDATE converge.saga s SET ${WRITE_SET},
+    fencing_token = s.fencing_token + 1, lease_owner = NULL, lease_expires_at = NULL
+  WHERE id = $1
+  RETURNING *
+), logged AS (
+  ${LOG_WRITE}
+)
+SELECT * FROM updated`;
+
+const CLAIM = `
+WITH runnable AS (
+  SELECT id FROM converge.saga
+  WHERE status IN ('running', 'compensating')
+    AND (wake_at IS NULL OR wake_at <= $3)
+    AND (lease_expires_at IS NULL OR lease_expires_at <= $3)
+  ORDER BY wake_at NULLS FIRST, created_at
+  LIMIT $4
+  FOR UPDATE SKIP LOCKED
+)
+UPDATE converge.saga s
+SET fencing_token = s.fencing_token + 1, lease_owner = $1, lease_expires_at = $2
+FROM runnable WHERE s.id = runnable.id
+RETURNING s.*`;
+
+/**
+ * Sagas in schema `converge` of the orchestrator's PostgreSQL database (`saga`,
+ * `saga_transition`; snapshots, inputs and details are jsonb).
+ *
+ * Every call is one statement, so one round trip: a transition's row update and log entry are one
+ * data-modifying CTE, atomic without an explicit transaction.
+ *
+ * Concurrency invariant: claims lock their candidates `FOR UPDATE SKIP LOCKED`, so concurrent
+ * claimers take disjoint sagas, and a saga re-checked after another claimer's commit no longer
+ * qualifies (its lease is live). Writes match `fencing_token = $token`; a concurrent claim or
+ * intervention that committed first makes PostgreSQL re-evaluate that condition on the new row
+ * version, so the stale writer updates nothing and logs nothing (`'fenced'`). Two writes with the
+ * same (current) token — a holder's parallel steps — queue on the row lock and take consecutive
+ * seqs. Fencing checks the token only, not the lease's expiry: a holder whose lease lapsed but
+ * whom nobody replaced still holds the newest token, so its write is safe.
+ *
+ * JSON is stored as jsonb: values come back deep-equal (object key order may differ), and a
+ * string containing U+0000 is refused by PostgreSQL.
+ */
+export class PostgresSagaStore implements SagaStore {
+  readonly #connection: PgConnection;
+
+  constructor(connection: PgConnection) {
+    this.#connection = connection;
+  }
+
+  async start(
+    start: SagaStart,
+    tx?: Transaction,
+  ): Promise<{ readonly record: SagaRecord; readonly created: boolean }> {
+    const query = async <Row>(sql: string, params: readonly unknown[]): Promise<Row[]> =>
+      tx === undefined ? (await this.#connection.query<Row>(sql, params)).rows : tx.query<Row>(sql, params);
+    const [result] = await query<{ created: number }>(START, [
+      start.id,
+      start.name,
+      start.version,
+      start.idempotencyKey,
+      json(start.input),
+      json(start.snapshot),
+      start.at,
+    ]);
+    if (result?.created === 1) return { record: startedSagaRecord(start), created: true };
+    // A separate statement: the first one's snapshot predates the conflicting commit it waited for.
+    const [existing] = await query<SagaRow>(
+      'SELECT * FROM converge.saga WHERE name = $1 AND idempotency_key = $2',
+      [start.name, start.idempotencyKey],
+    );
+    if (existing === undefined) throw startConflictLost(start);
+    return { record: toRecord(existing), created: false };
+  }
+
+  async claim(owner: string, leaseMs: number, limit: number, now: Date): Promise<ClaimedSaga[]> {
+    const count = Math.trunc(limit);
+    if (!(count >= 1)) return [];
+    const { rows } = await this.#connection.query<SagaRow>(CLAIM, [
+      owner,
+      new Date(now.getTime() + leaseMs),
+      now,
+      count,
+    ]);
+    return (
+      rows
+        .map((row) => ({ record: toRecord(row), fencingToken: toNumber(row.fencing_token) }))
+        // UPDATE … RETURNING follows no ORDER BY: restore the claim order.
+        .sort((a, b) => byClaimOrder(a.record, b.record))
+    );
+  }
+
+  renew(id: string, fencingToken: number, leaseMs: number, now: Date): Promise<SagaWriteOutcome> {
+    return this.#fenced(
+      `UPDATE converge.saga SET lease_expires_at = $3
+       WHERE id = $1 AND fencing_token = $2 AND lease_owner IS NOT NULL`,
+      [id, fencingToken, new Date(now.getTime() + leaseMs)],
+    );
+  }
+
+  release(id: string, fencingToken: number): Promise<SagaWriteOutcome> {
+    return this.#fenced(
+      'UPDATE converge.saga SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1 AND fencing_token = $2',
+      [id, fencingToken],
+    );
+  }
+
+  record(id: string, fencingToken: number, write: SagaWrite): Promise<SagaWriteOutcome> {
+    return this.#fenced(RECORD, [
+      ...writeValues(id, write),
+      fencingToken,
+      TERMINAL_SAGA_STATUSES.has(write.status),
+    ]);
+  }
+
+  async intervene(id: string, write: SagaWrite): Promise<SagaRecord | undefined> {
+    if (!isUuid(id)) return undefined;
+    const { rows } = await this.#connection.query<SagaRow>(INTERVENE, writeValues(id, write));
+    const row = rows[0];
+    return row === undefined ? undefined : toRecord(row);
+  }
+
+  async get(id: string): Promise<SagaRecord | undefined> {
+    if (!isUuid(id)) return undefined;
+    const { rows } = await this.#connection.query<SagaRow>('SELECT * FROM converge.saga WHERE id = $1', [id]);
+    const row = rows[0];
+    return row === undefined ? undefined : toRecord(row);
+  }
+
+  async list(filter: SagaListFilter): Promise<SagaRecord[]> {
+    const { rows } = await this.#connection.query<SagaRow>(
+      `SELECT * FROM converge.saga
+       WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR name = $2)
+         AND ($3::timestamptz IS NULL OR created_at >= $3)
+       ORDER BY created_at DESC, id DESC
+       LIMIT $4`,
+      [
+        filter.status ?? null,
+        filter.name ?? null,
+        filter.since ?? null,
+        filter.limit === undefined ? null : Math.max(0, Math.trunc(filter.limit)),
+      ],
+    );
+    return rows.map(toRecord);
+  }
+
+  async transitions(id: string): Promise<SagaTransition[]> {
+    if (!isUuid(id)) return [];
+    const { rows } = await this.#connection.query<SagaRow>(
+      'SELECT * FROM converge.saga_transition WHERE saga_id = $1 ORDER BY seq',
+      [id],
+    );
+    return rows.map((row) => toSagaTransition(row, CODEC));
+  }
+
+  async countByStatus(): Promise<Readonly<Record<SagaStatus, number>>> {
+    const { rows } = await this.#connection.query<{ status: string; n: number }>(
+      'SELECT status, count(*)::int AS n FROM converge.saga GROUP BY status',
+    );
+    return sagaCounts(rows);
+  }
+
+  async #fenced(sql: string, params: readonly unknown[]): Promise<SagaWriteOutcome> {
+    const [id] = params;
+    if (typeof id !== 'string' || !isUuid(id)) return 'fenced';
+    const { rowCount } = await this.#connection.query(sql, params);
+    return rowCount === 1 ? 'recorded' : 'fenced';
+  }
+}
+
+/** $1 id, $2 … $6 the row's columns, $7 … $10 the log entry's (see WRITE_SET, LOG_WRITE). */
+function writeValues(id: string, write: SagaWrite): unknown[] {
+  const { kind, step, attempt, detail } = write.transition;
+  return [
+    id,
+    write.status,
+    json(write.snapshot),
+    write.wakeAt,
+    write.reason,
+    write.at,
+    kind,
+    step,
+    attempt,
+    detail === undefined || detail === null ? null : JSON.stringify(detail),
+  ];
+}
+
+// Stringified here: pg would turn a JS array into a PostgreSQL array literal, not JSON.
+const json = (value: unknown): string => JSON.stringify(value ?? null);

@@ -1,0 +1,270 @@
+import type {
+  ClaimedSaga,
+  SagaListFilter,
+  SagaRecord,
+  SagaStart,
+  SagaStatus,
+  SagaStore,
+  SagaTransition,
+  SagaWrite,
+  SagaWriteOutcome,
+} from '../../ports/saga-store.js';
+import { TERMINAL_SAGA_STATUSES } from '../../ports/saga-store.js';
+import type { Transaction } from '../../ports/storage.js';
+import {
+  byClaimOrder,
+  type SagaColumnCodec,
+  type SagaRow,
+  sagaCounts,
+  startConflictLost,
+  startedSagaRecord,
+  toSagaRecord,
+  toSagaTransition,
+} from '../saga-rows.js';
+import type { StatementCache } from './sqlite-executor.js';
+import type { SqliteConnection } from './sqlite-storage.js';
+
+/** JSON as its text, times as ms since the epoch, tokens as integers. */
+const CODEC: SagaColumnCodec = {
+  json: (value) => JSON.parse(value as string),
+  date: (value) => new Date(value as number),
+  token: (value) => value as number,
+};
+const toRecord = (row: SagaRow): SagaRecord => toSagaRecord(row, CODEC);
+
+const SAVEPOINT = 'converge_saga_start';
+
+const INSERT_TRANSITION = `INSERT INTO converge_saga_transition
+  (saga_id, seq, kind, step, attempt, status, detail, fencing_token, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/**
+ * Sagas in a SQLite file (`converge_saga`, `converge_saga_transition`; times are ms since the
+ * epoch, JSON is its text).
+ *
+ * Concurrency: every write runs in `BEGIN IMMEDIATE`, so SQLite's single writer makes each claim
+ * (one `UPDATE … RETURNING`) and each fenced write (`UPDATE … WHERE fencing_token = ?`, then the
+ * log entry) atomic against every other process sharing the file. Fencing checks the token only,
+ * not the lease's expiry: a holder whose lease lapsed but whom nobody replaced still holds the
+ * newest token, so its write is safe; once another instance claims, the token moves on and the
+ * late write is refused (`'fenced'`) with nothing written.
+ */
+export class SqliteSagaStore implements SagaStore {
+  readonly #connection: SqliteConnection;
+
+  constructor(connection: SqliteConnection) {
+    this.#connection = connection;
+  }
+
+  async start(
+    start: SagaStart,
+    tx?: Transaction,
+  ): Promise<{ readonly record: SagaRecord; readonly created: boolean }> {
+    if (tx !== undefined) return startIn(tx, start, true);
+    return this.#connection.transaction((own) => startIn(own, start, false));
+  }
+
+  async claim(owner: string, leaseMs: number, limit: number, now: Date): Promise<ClaimedSaga[]> {
+    const at = now.getTime();
+    const count = Math.trunc(limit);
+    if (!(count >= 1)) return [];
+    return this.#connection.transaction((_tx, statements) =>
+      statements
+        .all<SagaRow>(
+          `UPDATE converge_saga SET fencing_token = fencing_token + 1, lease_owner = ?, lease_expires_at = ?
+           WHERE id IN (
+             SELECT id FROM converge_saga
+             WHERE status IN ('running', 'compensating')
+               AND (wake_at IS NULL OR wake_at <= ?)
+               AND (lease_expires_at IS NULL OR lease_expires_at <= ?)
+             ORDER BY wake_at, created_at
+             LIMIT ?)
+           RETURNING *`,
+          [owner, at + leaseMs, at, at, count],
+        )
+        .map((row) => ({ record: toRecord(row), fencingToken: row.fencing_token as number }))
+        // RETURNING follows no ORDER BY: restore the claim order.
+        .sort((a, b) => byClaimOrder(a.record, b.record)),
+    );
+  }
+
+  renew(id: string, fencingToken: number, leaseMs: number, now: Date): Promise<SagaWriteOutcome> {
+    return this.#fenced(
+      'UPDATE converge_saga SET lease_expires_at = ? WHERE id = ? AND fencing_token = ? AND lease_owner IS NOT NULL',
+      [now.getTime() + leaseMs, id, fencingToken],
+    );
+  }
+
+  release(id: string, fencingToken: number): Promise<SagaWriteOutcome> {
+    return this.#fenced(
+      'UPDATE converge_saga SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND fencing_token = ?',
+      [id, fencingToken],
+    );
+  }
+
+  record(id: string, fencingToken: number, write: SagaWrite): Promise<SagaWriteOutcome> {
+    return this.#connection.transaction((_tx, statements) => {
+      const terminal = TERMINAL_SAGA_STATUSES.has(write.status) ? 1 : 0;
+      const row = statements.get<{ transitions: number }>(
+        `UPDATE converge_saga SET status = ?, snapshot = ?, wake_at = ?, reason = ?,
+           transitions = transitions + 1, updated_at = ?,
+           lease_owner = CASE WHEN ? THEN NULL ELSE lease_owner END,
+           lease_expires_at = CASE WHEN ? THEN NULL ELSE lease_expires_at END
+         WHERE id = ? AND fencing_token = ?
+         RETURNING transitions`,
+        [...rowValues(write), terminal, terminal, id, fencingToken],
+      );
+      if (row === undefined) return 'fenced';
+      insertTransition(statements, id, row.transitions, fencingToken, write);
+      return 'recorded';
+    });
+  }
+
+  intervene(id: string, write: SagaWrite): Promise<SagaRecord | undefined> {
+    return this.#connection.transaction((_tx, statements) => {
+      const row = statements.get<SagaRow>(
+        `UPDATE converge_saga SET status = ?, snapshot = ?, wake_at = ?, reason = ?,
+           transitions = transitions + 1, updated_at = ?,
+           fencing_token = fencing_token + 1, lease_owner = NULL, lease_expires_at = NULL
+         WHERE id = ?
+         RETURNING *`,
+        [...rowValues(write), id],
+      );
+      if (row === undefined) return undefined;
+      insertTransition(statements, id, row.transitions as number, row.fencing_token as number, write);
+      return toRecord(row);
+    });
+  }
+
+  get(id: string): Promise<SagaRecord | undefined> {
+    return this.#connection.use((statements) => {
+      const row = statements.get<SagaRow>('SELECT * FROM converge_saga WHERE id = ?', [id]);
+      return row === undefined ? undefined : toRecord(row);
+    });
+  }
+
+  list(filter: SagaListFilter): Promise<SagaRecord[]> {
+    return this.#connection.use((statements) =>
+      statements
+        .all<SagaRow>(
+          `SELECT * FROM converge_saga
+           WHERE (? IS NULL OR status = ?) AND (? IS NULL OR name = ?) AND (? IS NULL OR created_at >= ?)
+           ORDER BY created_at DESC, id DESC
+           LIMIT ?`,
+          [
+            ...[filter.status ?? null, filter.name ?? null, filter.since?.getTime() ?? null].flatMap((v) => [
+              v,
+              v,
+            ]),
+            filter.limit === undefined ? -1 : Math.max(0, Math.trunc(filter.limit)),
+          ],
+        )
+        .map(toRecord),
+    );
+  }
+
+  transitions(id: string): Promise<SagaTransition[]> {
+    return this.#connection.use((statements) =>
+      statements
+        .all<SagaRow>('SELECT * FROM converge_saga_transition WHERE saga_id = ? ORDER BY seq', [id])
+        .map((row) => toSagaTransition(row, CODEC)),
+    );
+  }
+
+  countByStatus(): Promise<Readonly<Record<SagaStatus, number>>> {
+    return this.#connection.use((statements) =>
+      sagaCounts(
+        statements.all<{ status: string; n: number }>(
+          'SELECT status, count(*) AS n FROM converge_saga GROUP BY status',
+        ),
+      ),
+    );
+  }
+
+  #fenced(sql: string, params: readonly unknown[]): Promise<SagaWriteOutcome> {
+    return this.#connection.transaction((_tx, statements) =>
+      statements.run(sql, params) === 1 ? 'recorded' : 'fenced',
+    );
+  }
+}
+
+/**
+ * The insert of the row and of its `started` entry, in `tx`. Joining a caller's transaction, it
+ * runs inside a savepoint: SQLite undoes only the failed statement, and a caller who catches the
+ * error and commits must not keep a saga without its log.
+ */
+async function startIn(
+  tx: Transaction,
+  start: SagaStart,
+  savepoint: boolean,
+): Promise<{ readonly record: SagaRecord; readonly created: boolean }> {
+  const at = start.at.getTime();
+  if (savepoint) await tx.execute(`SAVEPOINT ${SAVEPOINT}`);
+  try {
+    const inserted = await tx.execute(
+      `INSERT INTO converge_saga (id, name, version, status, idempotency_key, input, snapshot, transitions, created_at, updated_at)
+       VALUES (?, ?, ?, 'running', ?, ?, ?, 1, ?, ?)
+       ON CONFLICT (name, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`,
+      [
+        start.id,
+        start.name,
+        start.version,
+        start.idempotencyKey,
+        json(start.input),
+        json(start.snapshot),
+        at,
+        at,
+      ],
+    );
+    if (inserted === 1) {
+      await tx.execute(INSERT_TRANSITION, [start.id, 1, 'started', null, null, 'running', null, 0, at]);
+    }
+    if (savepoint) await tx.execute(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+    if (inserted === 1) return { record: startedSagaRecord(start), created: true };
+  } catch (error) {
+    if (savepoint) {
+      await tx.execute(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+      await tx.execute(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+    }
+    throw error;
+  }
+  const [existing] = await tx.query<SagaRow>(
+    'SELECT * FROM converge_saga WHERE name = ? AND idempotency_key = ?',
+    [start.name, start.idempotencyKey],
+  );
+  if (existing === undefined) throw startConflictLost(start);
+  return { record: toRecord(existing), created: false };
+}
+
+function insertTransition(
+  statements: StatementCache,
+  id: string,
+  seq: number,
+  fencingToken: number,
+  write: SagaWrite,
+): void {
+  const { kind, step, attempt, detail } = write.transition;
+  statements.run(INSERT_TRANSITION, [
+    id,
+    seq,
+    kind,
+    step,
+    attempt,
+    write.status,
+    detail === undefined || detail === null ? null : JSON.stringify(detail),
+    fencingToken,
+    write.at.getTime(),
+  ]);
+}
+
+/** status, snapshot, wake_at, reason, updated_at — the row columns every write sets. */
+function rowValues(write: SagaWrite): unknown[] {
+  return [
+    write.status,
+    json(write.snapshot),
+    write.wakeAt?.getTime() ?? null,
+    write.reason,
+    write.at.getTime(),
+  ];
+}
+
+const json = (value: unknown): string => JSON.stringify(value ?? null);
