@@ -2,7 +2,7 @@
  * `@converge/core/inference`: ownership inference from real traffic — who reads and writes which
  * table, from `pg_stat_statements` or a PostgreSQL log, parsed with PostgreSQL's own parser
  * (`libpg-query`, WebAssembly). A separate entry point so that `@converge/core` never loads the
- * parser (ADR 0018; docs/ownership-inference.md).
+ * parser (ADR 0021; docs/ownership-inference.md).
  *
  * @example
  * import { compareWithManifest, inferOwnership, proposeManifest } from '@converge/core/inference';

@@ -6,7 +6,7 @@
  *
  * The package starts instantiating its WebAssembly module as soon as it is imported, so it is
  * imported here only when `loadSqlParser()` is called: nothing that imports `@converge/core` (or
- * even `@converge/core/inference`) pays for it until it parses something (ADR 0017).
+ * even `@converge/core/inference`) pays for it until it parses something (ADR 0021).
  */
 
 /** A parsed statement list as libpg_query's JSON: `{ stmts: [{ stmt: { InsertStmt: … } }, …] }`. */
