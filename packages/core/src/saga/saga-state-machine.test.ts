@@ -107,7 +107,7 @@ describe('saga state machine: forward', () => {
     expect(run.fail('a', true, 120_000).wakeAt).toEqual(new Date(T0.getTime() + 120_000));
   });
 
-  it('counts a timeout as a retryable failure, and compensates after the last one', () => {
+  it('counts a timeout as a retryable failure; after the last one it undoes the timed-out step too, then the earlier ones', () => {
     const run = new SagaRun(sagaOf([['a'], ['b']], { step: { retry: { maxAttempts: 2 } } }));
     run.run('a');
     run.start('b');
@@ -120,7 +120,36 @@ describe('saga state machine: forward', () => {
     const last = run.apply({ kind: 'step-timed-out', step: 'b', attempt: 2 });
     expect(last.status).toBe(SagaStatus.COMPENSATING);
     expect(run.snapshot.failure?.step).toBe('b');
+    // 'b' may have been applied by the participant after all: its compensation runs first.
+    expect(run.plan().actions).toMatchObject([
+      { kind: 'run-compensation', step: 'b', idempotencyKey: `${run.sagaId}:b:compensate` },
+    ]);
+    run.startCompensation('b');
+    run.compensated('b');
     expect(run.plan().actions).toMatchObject([{ kind: 'run-compensation', step: 'a' }]);
+    run.startCompensation('a');
+    expect(run.compensated('a').status).toBe(SagaStatus.COMPENSATED);
+    expect(run.snapshot.undone).toEqual(['b', 'a']);
+  });
+
+  it('undoes a step whose last attempt got no answer (a retryable error), but not one the participant refused', () => {
+    const throwAt = (run: SagaRun, attempt: number, error: Error) =>
+      run.apply({ kind: 'step-failed', step: 'b', attempt, ...stepFailure(error) });
+    const unknown = new SagaRun(sagaOf([['a'], ['b']], { step: { retry: { maxAttempts: 1 } } }));
+    unknown.run('a');
+    unknown.start('b');
+    throwAt(unknown, 1, new Error('socket hang up'));
+    expect(unknown.plan().actions).toMatchObject([{ kind: 'run-compensation', step: 'b' }]);
+
+    const refused = new SagaRun(sagaOf([['a'], ['b']], { step: { retry: { maxAttempts: 3 } } }));
+    refused.run('a');
+    refused.start('b');
+    refused.fail('b', true);
+    refused.advanceTo(refused.plan().waitUntil!);
+    refused.start('b');
+    // An earlier attempt's unknown outcome is settled by the last answer (same idempotency key).
+    throwAt(refused, 2, new TerminalError('closed'));
+    expect(refused.plan().actions).toMatchObject([{ kind: 'run-compensation', step: 'a' }]);
   });
 
   it('skips the retries of a non-retryable error: a TerminalError or one the predicate matches', () => {
@@ -168,7 +197,7 @@ describe('saga state machine: compensation', () => {
     expect(run.fail('a', false).status).toBe(SagaStatus.COMPENSATED);
   });
 
-  it('lets a parallel group settle, then undoes the members that succeeded', () => {
+  it('lets a parallel group settle, then undoes the members that succeeded or whose outcome is unknown', () => {
     const run = new SagaRun(sagaOf([['a'], ['b', 'c', 'd']]));
     run.run('a');
     run.start('b');
@@ -180,14 +209,17 @@ describe('saga state machine: compensation', () => {
     expect(run.plan().actions).toEqual([]);
     run.succeed('d');
     expect(run.plan().actions).toEqual([]);
-    run.fail('b', true); // settling: not retried
+    run.fail('b', true); // settling: not retried, but its outcome is unknown
     expect(run.snapshot.steps.b?.status).toBe('failed');
     expect(run.plan().actions.map((x) => x.step)).toEqual(['d']);
     run.startCompensation('d');
     run.compensated('d');
+    run.startCompensation('b');
+    run.compensated('b');
     run.startCompensation('a');
     expect(run.compensated('a').status).toBe(SagaStatus.COMPENSATED);
-    expect(run.snapshot.undone).toEqual(['d', 'a']);
+    // c was refused (non-retryable): nothing to undo there.
+    expect(run.snapshot.undone).toEqual(['d', 'b', 'a']);
   });
 
   it('retries a failing compensation, then needs attention with the context, and resumes to compensated', () => {

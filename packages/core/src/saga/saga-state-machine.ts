@@ -17,9 +17,13 @@
  * - `compensating`: first, steps still `running` (the rest of a parallel group) are let settle:
  *   their result is recorded, whatever it is, and none is retried. Then the steps that succeeded
  *   and have a compensation are undone one at a time, in reverse order (the last stage first;
- *   within a group, the last member first). A step that never succeeded is never compensated. A
- *   compensation is retried per its own policy (10 attempts by default); when all are undone the
- *   saga is `compensated` (steps without a compensation are left as they are).
+ *   within a group, the last member first). A step that failed for good is compensated too when
+ *   its last attempt's outcome is unknown (it timed out, got no answer, or failed with another
+ *   retryable error): the participant may have applied it, and a compensation of an effect that
+ *   never happened is a no-op for it (the compensation key tells it so). A step refused for good
+ *   (a non-retryable error) or never tried is never compensated. A compensation is retried per
+ *   its own policy (10 attempts by default); when all are undone the saga is `compensated`
+ *   (steps without a compensation are left as they are).
  * - A compensation that fails for good (retries exhausted, or a non-retryable error) moves the
  *   saga to `needs-attention`, with its reason naming the step, the error and what was already
  *   undone. It stays there until an operator acts.

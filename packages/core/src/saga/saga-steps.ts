@@ -21,15 +21,26 @@ export function withStep(snapshot: SagaSnapshot, name: string, state: StepSnapsh
 }
 
 /**
- * The step to undo next: the last one in the definition's order that succeeded and has a
- * compensation, or is being compensated. Undefined when nothing is left.
+ * Whether the step's action may have taken effect at the participant: it succeeded, or it failed
+ * for good and its last attempt's outcome is unknown — it timed out, got no answer, or failed
+ * with any other retryable error, so the participant may have applied it (see ADR 0020, "unknown
+ * outcome"). Only a definite refusal (a non-retryable error) says the effect did not happen.
+ */
+export function mayHaveApplied(state: StepSnapshot): boolean {
+  if (state.status === StepStatus.SUCCEEDED) return true;
+  return state.status === StepStatus.FAILED && state.lastError?.retryable === true;
+}
+
+/**
+ * The step to undo next: the last one in the definition's order that has a compensation and may
+ * have applied its effect (`mayHaveApplied`), or is being compensated. Undefined when nothing is
+ * left.
  */
 export function latestToUndo(snapshot: SagaSnapshot, definition: SagaDefinition): SagaStep | undefined {
   return definition.steps.findLast((step) => {
-    const status = snapshot.steps[step.name]?.status;
-    return (
-      status === StepStatus.COMPENSATING || (status === StepStatus.SUCCEEDED && step.compensation !== null)
-    );
+    const state = snapshot.steps[step.name];
+    if (state === undefined) return false;
+    return state.status === StepStatus.COMPENSATING || (mayHaveApplied(state) && step.compensation !== null);
   });
 }
 
