@@ -131,6 +131,32 @@ export {
 } from './ownership/manifest-problem.js';
 export { type GraphFormat, ownershipGraph } from './ownership/ownership-graph.js';
 export { POSTGRES_RESERVED_KEYWORDS } from './ownership/reserved-keywords.js';
+export {
+  type HandlerResponse,
+  type IdempotentHandlerOptions,
+  type IdempotentHttpHandler,
+  type IdempotentRequest,
+  idempotentHandler,
+} from './participant/idempotent-handler.js';
+export type { ParticipantOptions } from './participant/participant-options.js';
+export {
+  checkIdempotencyKey,
+  DEFAULT_MAX_BODY_BYTES,
+  IDEMPOTENCY_KEY_HEADER,
+  IDEMPOTENT_REPLAYED_HEADER,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
+  problemResponse,
+} from './participant/participant-responses.js';
+export {
+  type PruneIdempotencyKeysOptions,
+  pruneIdempotencyKeys,
+} from './participant/prune-idempotency-keys.js';
+export { requestHash } from './participant/request-hash.js';
+export {
+  type IdempotentResult,
+  type RunIdempotentOptions,
+  runIdempotent,
+} from './participant/run-idempotent.js';
 export type {
   EvidenceStore,
   FailureEvidence,
@@ -138,6 +164,7 @@ export type {
   ReceiptEvidence,
 } from './ports/evidence-store.js';
 export { type FaultInjector, FaultPoint, noFaults } from './ports/fault-points.js';
+export type { IdempotencyBegin, IdempotencyStore, StoredResponse } from './ports/idempotency-store.js';
 export {
   type DeadLetter,
   type DeadLetterAuditEntry,

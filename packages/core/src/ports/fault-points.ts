@@ -10,6 +10,8 @@ export const FaultPoint = {
   AFTER_PUBLISH_BEFORE_MARK: 'after-publish-before-mark',
   /** The consumer committed its handler's transaction; the transport is not yet acknowledged. */
   AFTER_HANDLER_COMMIT_BEFORE_ACK: 'after-handler-commit-before-ack',
+  /** A participant committed its effect with the idempotency key; the HTTP response is not yet written. */
+  AFTER_PARTICIPANT_COMMIT_BEFORE_RESPONSE: 'after-participant-commit-before-response',
 } as const;
 export type FaultPoint = (typeof FaultPoint)[keyof typeof FaultPoint];
 
