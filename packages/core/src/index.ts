@@ -191,6 +191,18 @@ export type {
   RelayRecord,
 } from './ports/outbox-store.js';
 export {
+  type ClaimedSaga,
+  type SagaListFilter,
+  type SagaRecord,
+  type SagaStart,
+  SagaStatus,
+  type SagaStore,
+  type SagaTransition,
+  type SagaWrite,
+  type SagaWriteOutcome,
+  TERMINAL_SAGA_STATUSES,
+} from './ports/saga-store.js';
+export {
   LOG_CHANNEL,
   type MigrationReport,
   type MigrationStep,
