@@ -9,7 +9,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Storage } from '../packages/core/src/index.js';
+import { pruneIdempotencyKeys, type Storage } from '../packages/core/src/index.js';
 import { waitFor } from '../packages/core/src/testing/wait-for.js';
 import { availableBackends, param, type TestDatabases } from './support/backends.js';
 import {
@@ -172,6 +172,17 @@ describe.each(matrix)('participant idempotency: $kind.name on $backend.name', ({
     expect(big.status).toBe(413);
     expect(await effects()).toBe(0);
     expect(probe.calls).toBe(0);
+  });
+
+  it('pruned keys (older than the retention) are gone: a repeat of one runs as a new request', async () => {
+    const { url } = await start();
+    for (const key of ['saga-10:a', 'saga-10:b', 'saga-10:c']) await post(url, key);
+    const later = () => new Date(Date.now() + 60_000);
+    expect(await pruneIdempotencyKeys(storage, { olderThanMs: 30_000, chunkSize: 2, now: later })).toBe(3);
+    expect(await keys()).toBe(0);
+    const again = await post(url, 'saga-10:a');
+    expect(again.headers.get('idempotent-replayed')).toBeNull();
+    expect(await effects('saga-10:a')).toBe(2);
   });
 
   it('a client gone before its body arrived leaves nothing; the retry runs once', async () => {

@@ -44,6 +44,7 @@ export interface HandlerResponse {
   readonly body?: unknown;
 }
 
+/** Applies the request's effect through `tx` (the participant's transaction) and answers. */
 export type IdempotentHttpHandler = (request: IdempotentRequest, tx: Transaction) => Promise<HandlerResponse>;
 
 /**

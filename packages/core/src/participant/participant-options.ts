@@ -29,6 +29,7 @@ export interface ResolvedParticipantOptions {
   readonly faults: FaultInjector | undefined;
 }
 
+/** Fills in the defaults of `ParticipantOptions` (a frozen copy). */
 export function resolveParticipantOptions(options: ParticipantOptions): ResolvedParticipantOptions {
   return Object.freeze({
     storage: options.storage,
