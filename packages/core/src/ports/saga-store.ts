@@ -123,6 +123,20 @@ export interface SagaListFilter {
   readonly limit?: number;
 }
 
+/** Saga name → the definition versions an orchestrator can run (see `claim` and `OrchestratorHeartbeat`). */
+export type SagaVersions = Readonly<Record<string, readonly number[]>>;
+
+/** An orchestrator instance's report of itself. */
+export interface OrchestratorHeartbeat {
+  readonly orchestratorId: string;
+  readonly host: string | null;
+  readonly pid: number | null;
+  /** Saga name → the versions this instance has registered. */
+  readonly definitions: SagaVersions;
+  readonly at: Date;
+  readonly stoppedAt: Date | null;
+}
+
 /** How a fenced write ended. `fenced`: the lease was lost (another instance holds the saga now); nothing was written. */
 export type SagaWriteOutcome = 'recorded' | 'fenced';
 
@@ -135,14 +149,25 @@ export interface SagaStore {
    * caller's transaction when `tx` is given. With an idempotency key already used for this saga
    * name, records nothing and returns the existing instance with `created: false`.
    */
-  start(start: SagaStart, tx?: Transaction): Promise<{ readonly record: SagaRecord; readonly created: boolean }>;
+  start(
+    start: SagaStart,
+    tx?: Transaction,
+  ): Promise<{ readonly record: SagaRecord; readonly created: boolean }>;
   /**
    * Claims up to `limit` runnable sagas for `owner` for `leaseMs`: status `running` or
    * `compensating`, `wakeAt` passed or null, and no unexpired lease. Each claim increments the
    * fencing token. Oldest `wakeAt`/creation first. Safe with many orchestrators at once (`FOR
-   * UPDATE SKIP LOCKED` on PostgreSQL; the single writer on SQLite).
+   * UPDATE SKIP LOCKED` on PostgreSQL; the single writer on SQLite). With `runnable`, only sagas
+   * whose (name, version) it lists: an orchestrator never claims an instance whose definition
+   * version it does not have (it stays for one that has it, see `listStranded`).
    */
-  claim(owner: string, leaseMs: number, limit: number, now: Date): Promise<ClaimedSaga[]>;
+  claim(
+    owner: string,
+    leaseMs: number,
+    limit: number,
+    now: Date,
+    runnable?: SagaVersions,
+  ): Promise<ClaimedSaga[]>;
   /** Extends the lease if `fencingToken` is still current; `'fenced'` otherwise. */
   renew(id: string, fencingToken: number, leaseMs: number, now: Date): Promise<SagaWriteOutcome>;
   /** Records one transition (row + log entry, one transaction) if `fencingToken` is current. */
@@ -161,4 +186,15 @@ export interface SagaStore {
   transitions(id: string): Promise<SagaTransition[]>;
   /** Counts by status (for reports and the demo). */
   countByStatus(): Promise<Readonly<Record<SagaStatus, number>>>;
+  /**
+   * Records that an orchestrator instance is alive and which definitions (name → versions) it
+   * runs; called at start, once per heartbeat interval, and on stop (with `stoppedAt`).
+   */
+  heartbeatOrchestrator(heartbeat: OrchestratorHeartbeat): Promise<void>;
+  /**
+   * Sagas not yet final whose (name, version) no orchestrator registers that is alive (a heartbeat
+   * at or after `aliveSince`, not stopped): nobody will run them until that version is deployed
+   * again (`converge saga list --stranded`). Oldest first.
+   */
+  listStranded(aliveSince: Date, limit: number): Promise<SagaRecord[]>;
 }

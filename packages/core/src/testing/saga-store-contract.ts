@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newMessageId } from '../core/ids.js';
 import type { SagaRecord, SagaStart, SagaStatus, SagaWrite } from '../ports/saga-store.js';
 import type { Storage } from '../ports/storage.js';
+import { describeSagaOrchestratorRegistry } from './saga-orchestrator-registry-contract.js';
 
 /** A fresh, empty database for one test: its storage, more storages on it, and how to remove it. */
 export type SagaStoreFactory = () => Promise<{
@@ -88,6 +89,7 @@ export function describeSagaStoreContract(name: string, factory: SagaStoreFactor
     describeFencing(context);
     describeRecord(context);
     describeReads(context);
+    describeSagaOrchestratorRegistry(context);
   });
 }
 

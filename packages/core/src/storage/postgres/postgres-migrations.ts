@@ -220,6 +220,22 @@ CREATE TABLE converge.idempotency_key (
 CREATE INDEX idempotency_key_created ON converge.idempotency_key (created_at);
 `,
   }),
+  Object.freeze({
+    version: 6,
+    name: 'saga orchestrators and the definitions they run',
+    // One row per orchestrator instance, rewritten once per heartbeat interval; `definitions` is
+    // {name: [versions]}. `saga list --stranded` finds sagas no live orchestrator can run (ADR 0020).
+    sql: `
+CREATE TABLE converge.saga_orchestrator (
+  orchestrator_id text PRIMARY KEY,
+  host text,
+  pid integer,
+  definitions jsonb NOT NULL,
+  heartbeat_at timestamptz NOT NULL,
+  stopped_at timestamptz
+);
+`,
+  }),
 ]);
 
 /** The newest schema version this build knows. */

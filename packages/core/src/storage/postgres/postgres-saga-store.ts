@@ -1,12 +1,14 @@
 import { isUuid } from '../../core/ids.js';
 import type {
   ClaimedSaga,
+  OrchestratorHeartbeat,
   SagaListFilter,
   SagaRecord,
   SagaStart,
   SagaStatus,
   SagaStore,
   SagaTransition,
+  SagaVersions,
   SagaWrite,
   SagaWriteOutcome,
 } from '../../ports/saga-store.js';
@@ -80,6 +82,7 @@ WITH runnable AS (
   WHERE status IN ('running', 'compensating')
     AND (wake_at IS NULL OR wake_at <= $3)
     AND (lease_expires_at IS NULL OR lease_expires_at <= $3)
+    AND ($5::text[] IS NULL OR (name, version) IN (SELECT * FROM unnest($5::text[], $6::int[])))
   ORDER BY wake_at NULLS FIRST, created_at
   LIMIT $4
   FOR UPDATE SKIP LOCKED
@@ -140,14 +143,23 @@ export class PostgresSagaStore implements SagaStore {
     return { record: toRecord(existing), created: false };
   }
 
-  async claim(owner: string, leaseMs: number, limit: number, now: Date): Promise<ClaimedSaga[]> {
+  async claim(
+    owner: string,
+    leaseMs: number,
+    limit: number,
+    now: Date,
+    runnable?: SagaVersions,
+  ): Promise<ClaimedSaga[]> {
     const count = Math.trunc(limit);
     if (!(count >= 1)) return [];
+    const pairs = runnable === undefined ? null : versionPairs(runnable);
     const { rows } = await this.#connection.query<SagaRow>(CLAIM, [
       owner,
       new Date(now.getTime() + leaseMs),
       now,
       count,
+      pairs?.map(([name]) => name) ?? null,
+      pairs?.map(([, version]) => version) ?? null,
     ]);
     return (
       rows
@@ -227,6 +239,39 @@ export class PostgresSagaStore implements SagaStore {
     return sagaCounts(rows);
   }
 
+  async heartbeatOrchestrator(heartbeat: OrchestratorHeartbeat): Promise<void> {
+    await this.#connection.query(
+      `INSERT INTO converge.saga_orchestrator (orchestrator_id, host, pid, definitions, heartbeat_at, stopped_at)
+       VALUES ($1, $2, $3, $4::jsonb, $5, $6)
+       ON CONFLICT (orchestrator_id) DO UPDATE SET host = excluded.host, pid = excluded.pid,
+         definitions = excluded.definitions, heartbeat_at = excluded.heartbeat_at, stopped_at = excluded.stopped_at`,
+      [
+        heartbeat.orchestratorId,
+        heartbeat.host,
+        heartbeat.pid,
+        json(heartbeat.definitions),
+        heartbeat.at,
+        heartbeat.stoppedAt,
+      ],
+    );
+  }
+
+  async listStranded(aliveSince: Date, limit: number): Promise<SagaRecord[]> {
+    // `[1, 2] @> 1`: a jsonb array contains a scalar it lists.
+    const { rows } = await this.#connection.query<SagaRow>(
+      `SELECT * FROM converge.saga s
+       WHERE s.status NOT IN ('completed', 'compensated', 'failed')
+         AND NOT EXISTS (
+           SELECT 1 FROM converge.saga_orchestrator o
+           WHERE o.stopped_at IS NULL AND o.heartbeat_at >= $1
+             AND o.definitions -> s.name @> to_jsonb(s.version))
+       ORDER BY s.created_at, s.id
+       LIMIT $2`,
+      [aliveSince, Math.max(0, Math.trunc(limit))],
+    );
+    return rows.map(toRecord);
+  }
+
   async #fenced(sql: string, params: readonly unknown[]): Promise<SagaWriteOutcome> {
     const [id] = params;
     if (typeof id !== 'string' || !isUuid(id)) return 'fenced';
@@ -254,3 +299,10 @@ function writeValues(id: string, write: SagaWrite): unknown[] {
 
 // Stringified here: pg would turn a JS array into a PostgreSQL array literal, not JSON.
 const json = (value: unknown): string => JSON.stringify(value ?? null);
+
+/** (name, version) pairs of `runnable`, for the claim's filter. */
+function versionPairs(runnable: SagaVersions): [string, number][] {
+  return Object.entries(runnable).flatMap(([name, versions]) =>
+    versions.map((version): [string, number] => [name, version]),
+  );
+}

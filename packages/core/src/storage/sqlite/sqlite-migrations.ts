@@ -207,4 +207,19 @@ CREATE TABLE converge_idempotency_key (
 CREATE INDEX converge_idempotency_key_created ON converge_idempotency_key (created_at);
 `,
   },
+  {
+    version: 6,
+    name: 'saga orchestrators and the definitions they run',
+    // See the PostgreSQL migration 6. `definitions` is JSON text {name: [versions]}.
+    sql: `
+CREATE TABLE converge_saga_orchestrator (
+  orchestrator_id TEXT PRIMARY KEY,
+  host TEXT,
+  pid INTEGER,
+  definitions TEXT NOT NULL,
+  heartbeat_at INTEGER NOT NULL,
+  stopped_at INTEGER
+) WITHOUT ROWID;
+`,
+  },
 ]);

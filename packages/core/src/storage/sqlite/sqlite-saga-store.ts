@@ -1,11 +1,13 @@
 import type {
   ClaimedSaga,
+  OrchestratorHeartbeat,
   SagaListFilter,
   SagaRecord,
   SagaStart,
   SagaStatus,
   SagaStore,
   SagaTransition,
+  SagaVersions,
   SagaWrite,
   SagaWriteOutcome,
 } from '../../ports/saga-store.js';
@@ -37,6 +39,10 @@ const SAVEPOINT = 'converge_saga_start';
 const INSERT_TRANSITION = `INSERT INTO converge_saga_transition
   (saga_id, seq, kind, step, attempt, status, detail, fencing_token, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
+/** True when the JSON {name: [versions]} in `$registry` lists the saga row's name and version. */
+const REGISTERED = `EXISTS (SELECT 1 FROM json_each($registry) d, json_each(d.value) v
+  WHERE d.key = converge_saga.name AND v.value = converge_saga.version)`;
+
 /**
  * Sagas in a SQLite file (`converge_saga`, `converge_saga_transition`; times are ms since the
  * epoch, JSON is its text).
@@ -63,10 +69,17 @@ export class SqliteSagaStore implements SagaStore {
     return this.#connection.transaction((own) => startIn(own, start, false));
   }
 
-  async claim(owner: string, leaseMs: number, limit: number, now: Date): Promise<ClaimedSaga[]> {
+  async claim(
+    owner: string,
+    leaseMs: number,
+    limit: number,
+    now: Date,
+    runnable?: SagaVersions,
+  ): Promise<ClaimedSaga[]> {
     const at = now.getTime();
     const count = Math.trunc(limit);
     if (!(count >= 1)) return [];
+    const filter = runnable === undefined ? null : JSON.stringify(runnable);
     return this.#connection.transaction((_tx, statements) =>
       statements
         .all<SagaRow>(
@@ -76,10 +89,11 @@ export class SqliteSagaStore implements SagaStore {
              WHERE status IN ('running', 'compensating')
                AND (wake_at IS NULL OR wake_at <= ?)
                AND (lease_expires_at IS NULL OR lease_expires_at <= ?)
+               AND (? IS NULL OR ${REGISTERED.replace('$registry', '?')})
              ORDER BY wake_at, created_at
              LIMIT ?)
            RETURNING *`,
-          [owner, at + leaseMs, at, at, count],
+          [owner, at + leaseMs, at, at, filter, filter, count],
         )
         .map((row) => ({ record: toRecord(row), fencingToken: row.fencing_token as number }))
         // RETURNING follows no ORDER BY: restore the claim order.
@@ -177,6 +191,43 @@ export class SqliteSagaStore implements SagaStore {
           'SELECT status, count(*) AS n FROM converge_saga GROUP BY status',
         ),
       ),
+    );
+  }
+
+  heartbeatOrchestrator(heartbeat: OrchestratorHeartbeat): Promise<void> {
+    return this.#connection.transaction((_tx, statements) => {
+      statements.run(
+        `INSERT INTO converge_saga_orchestrator (orchestrator_id, host, pid, definitions, heartbeat_at, stopped_at)
+         VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (orchestrator_id) DO UPDATE SET host = excluded.host, pid = excluded.pid,
+           definitions = excluded.definitions, heartbeat_at = excluded.heartbeat_at, stopped_at = excluded.stopped_at`,
+        [
+          heartbeat.orchestratorId,
+          heartbeat.host,
+          heartbeat.pid,
+          json(heartbeat.definitions),
+          heartbeat.at.getTime(),
+          heartbeat.stoppedAt?.getTime() ?? null,
+        ],
+      );
+    });
+  }
+
+  listStranded(aliveSince: Date, limit: number): Promise<SagaRecord[]> {
+    return this.#connection.use((statements) =>
+      statements
+        .all<SagaRow>(
+          `SELECT * FROM converge_saga
+           WHERE status NOT IN ('completed', 'compensated', 'failed')
+             AND NOT EXISTS (
+               SELECT 1 FROM converge_saga_orchestrator o
+               WHERE o.stopped_at IS NULL AND o.heartbeat_at >= ?
+                 AND ${REGISTERED.replace('$registry', 'o.definitions')})
+           ORDER BY created_at, id
+           LIMIT ?`,
+          [aliveSince.getTime(), Math.max(0, Math.trunc(limit))],
+        )
+        .map(toRecord),
     );
   }
 
