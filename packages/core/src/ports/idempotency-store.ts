@@ -32,7 +32,13 @@ export interface IdempotencyStore {
    * Reserves (`scope`, `key`) inside `tx` with the request's hash, or reports what was recorded
    * for it. `scope` separates endpoints or participants sharing a database (e.g. `POST /payments`).
    */
-  begin(tx: Transaction, scope: string, key: string, requestHash: string, at: Date): Promise<IdempotencyBegin>;
+  begin(
+    tx: Transaction,
+    scope: string,
+    key: string,
+    requestHash: string,
+    at: Date,
+  ): Promise<IdempotencyBegin>;
   /** Stores the response for a key `begin` reserved in the same `tx`. */
   complete(tx: Transaction, scope: string, key: string, response: StoredResponse): Promise<void>;
   /** Deletes keys recorded before `before` (retention); returns how many. */
