@@ -13,20 +13,13 @@
  * BENCH_RAW_SECONDS (a, default 8), BENCH_LATENCY_SECONDS (c, default 20).
  */
 import { writeFileSync } from 'node:fs';
-import { killAllChildren } from './children.js';
-import { nowMs } from './clock.js';
+import { measureRawCeiling, positiveFromEnv as positive, runToEnd, startBenchRun } from './bench-run.js';
 import { BenchDatabases } from './databases.js';
 import { runPipeline, runProducerOnly } from './pipeline-run.js';
-import { measureRawCommits, RAW_NOTIFY_SQL } from './raw-commits.js';
+import { RAW_NOTIFY_SQL } from './raw-commits.js';
 import { buildResults } from './report.js';
 import { renderMarkdown } from './results-markdown.js';
 import { describeMachine, summariseMemory } from './stats.js';
-
-const positive = (name, fallback) => {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} must be a positive whole number.`);
-  return value;
-};
 
 const SETTINGS = Object.freeze({
   concurrencies: [1, 8],
@@ -55,18 +48,7 @@ const SETTINGS = Object.freeze({
 const DEADLINE_MS = 20 * 60_000;
 
 const databases = new BenchDatabases();
-const log = (message) => console.log(`[bench ${((nowMs() - startMs) / 1000).toFixed(1)}s] ${message}`);
-const startMs = nowMs();
-
-async function abort(reason) {
-  console.error(`bench aborted: ${reason}`);
-  killAllChildren();
-  await databases.dropAll();
-  process.exit(1);
-}
-process.on('SIGINT', () => abort('SIGINT'));
-process.on('SIGTERM', () => abort('SIGTERM'));
-setTimeout(() => abort(`still running after ${DEADLINE_MS / 60_000} minutes`), DEADLINE_MS).unref();
+const { log, elapsedSeconds } = startBenchRun({ name: 'bench', databases, deadlineMs: DEADLINE_MS });
 
 async function main() {
   const machine = await describeMachine(databases);
@@ -75,34 +57,15 @@ async function main() {
   );
 
   const rawUrl = await databases.create('raw');
-  const raw = [];
-  for (const connections of SETTINGS.concurrencies) {
-    const result = await measureRawCommits({
-      url: rawUrl,
-      connections,
-      warmupMs: SETTINGS.rawWarmupSeconds * 1000,
-      durationMs: SETTINGS.rawSeconds * 1000,
-    });
-    log(`(a) raw INSERT commits, ${connections} connection(s): ${Math.round(result.commitsPerSecond)}/s`);
-    raw.push(result);
-  }
+  const raw = await measureRawCeiling(rawUrl, SETTINGS, log);
   // Diagnostic: the same INSERT, plus the pg_notify the outbox and the SQL log send with every
   // append. PostgreSQL serialises the commits of notifying transactions (one lock for the whole
   // cluster, held through the WAL flush), so this rate hardly grows with connections.
-  const rawNotifying = [];
-  for (const connections of SETTINGS.concurrencies) {
-    const result = await measureRawCommits({
-      url: rawUrl,
-      connections,
-      warmupMs: SETTINGS.rawWarmupSeconds * 1000,
-      durationMs: SETTINGS.rawNotifySeconds * 1000,
-      sql: RAW_NOTIFY_SQL,
-    });
-    log(
-      `(a') raw INSERT + pg_notify commits, ${connections} connection(s): ${Math.round(result.commitsPerSecond)}/s`,
-    );
-    rawNotifying.push(result);
-  }
+  const rawNotifying = await measureRawCeiling(rawUrl, SETTINGS, log, {
+    seconds: SETTINGS.rawNotifySeconds,
+    sql: RAW_NOTIFY_SQL,
+    label: "(a') raw INSERT + pg_notify",
+  });
   await databases.drop(rawUrl);
 
   // Diagnostic: what the business transaction with its outbox append costs on its own.
@@ -192,7 +155,7 @@ async function main() {
 
   const results = buildResults({
     machine,
-    settings: { ...SETTINGS, latencyMessages, totalSeconds: Math.round((nowMs() - startMs) / 1000) },
+    settings: { ...SETTINGS, latencyMessages, totalSeconds: Math.round(elapsedSeconds()) },
     raw,
     rawNotifying,
     producerOnly,
@@ -207,12 +170,4 @@ async function main() {
   log('wrote bench/RESULTS.md and bench/results.json');
 }
 
-try {
-  await main();
-} catch (error) {
-  console.error(error);
-  process.exitCode = 1;
-} finally {
-  killAllChildren();
-  await databases.dropAll();
-}
+await runToEnd(main, databases);

@@ -5,7 +5,7 @@
  * RESULTS.md passes `npm run lint`: columns padded to their widest cell, numbers right-aligned.
  * `columns`: [title, 'right' | 'left'][]; `rows`: cell strings.
  */
-function table(columns, rows) {
+export function table(columns, rows) {
   const widths = columns.map(([title], i) => Math.max(3, title.length, ...rows.map((row) => row[i].length)));
   const cell = (text, i) => (columns[i][1] === 'right' ? text.padStart(widths[i]) : text.padEnd(widths[i]));
   const line = (cells) => `| ${cells.map(cell).join(' | ')} |`;
