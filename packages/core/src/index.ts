@@ -192,12 +192,14 @@ export type {
 } from './ports/outbox-store.js';
 export {
   type ClaimedSaga,
+  type OrchestratorHeartbeat,
   type SagaListFilter,
   type SagaRecord,
   type SagaStart,
   SagaStatus,
   type SagaStore,
   type SagaTransition,
+  type SagaVersions,
   type SagaWrite,
   type SagaWriteOutcome,
   TERMINAL_SAGA_STATUSES,
@@ -224,6 +226,7 @@ export type {
 } from './ports/transport.js';
 export { createRelay, type Relay, type RelayOptions } from './relay/outbox-relay.js';
 export { RELAY_SILENT_AFTER_INTERVALS, RelayState, relayState } from './relay/relay-state.js';
+export { applyOperatorAction } from './saga/apply-operator-action.js';
 export type {
   CommandCallOptions,
   CommandReply,
@@ -271,6 +274,13 @@ export {
   type StepSucceededEvent,
   type StepTimedOutEvent,
 } from './saga/saga-event.js';
+export {
+  createOrchestrator,
+  type Orchestrator,
+  type OrchestratorOptions,
+  type StartedSaga,
+  type StartSagaOptions,
+} from './saga/saga-orchestrator.js';
 export {
   type InFlightAttempt,
   initialSnapshot,

@@ -12,15 +12,18 @@ import { type SagaSnapshot, type StepSnapshot, StepStatus } from './saga-snapsho
 import type { SagaChange } from './saga-steps.js';
 
 /**
- * Applies an operator's action. The log entry's detail holds the actor and the reason.
+ * Applies an operator's action. The log entry's detail holds the actor and the reason. Reads only
+ * the snapshot, so an operator can act without the saga's definition (`converge saga resume …`
+ * runs where no definition is registered; see `applyOperatorAction`).
  *
+ * @param _definition not needed; accepted while `applyEvent` still passes it.
  * @throws ConvergeError `SAGA_ACTION_INVALID` when the action does not apply to the saga's status,
  * or the actor or reason is missing.
  */
 export function applyOperatorEvent(
   snapshot: SagaSnapshot,
   event: OperatorEvent,
-  definition: SagaDefinition,
+  _definition?: SagaDefinition,
 ): SagaChange {
   const refuse = (problem: string) => actionError(snapshot, event, problem);
   if (typeof event.actor !== 'string' || event.actor.trim() === '') refuse('it names no actor; say who acts');
@@ -38,7 +41,7 @@ export function applyOperatorEvent(
       if (snapshot.status === SagaStatus.COMPENSATING) refuse('the saga is already compensating');
       return change(undoAgain(snapshot));
     case OperatorActionKind.RETRY:
-      return change(retryForward(snapshot, definition, refuse));
+      return change(retryForward(snapshot, refuse));
     case OperatorActionKind.CANCEL:
       return change({
         ...snapshot,
@@ -67,21 +70,17 @@ function undoAgain(snapshot: SagaSnapshot): SagaSnapshot {
 }
 
 /** Forward again: failed steps get fresh retries, failed compensations are forgotten (they undid nothing). */
-function retryForward(
-  snapshot: SagaSnapshot,
-  definition: SagaDefinition,
-  refuse: (problem: string) => never,
-): SagaSnapshot {
+function retryForward(snapshot: SagaSnapshot, refuse: (problem: string) => never): SagaSnapshot {
   if (snapshot.status !== SagaStatus.NEEDS_ATTENTION && snapshot.status !== SagaStatus.COMPENSATING) {
     refuse('retry applies to a saga that needs attention or is compensating');
   }
-  const undoing = definition.steps.find((step) => {
-    const status = snapshot.steps[step.name]?.status;
-    return status === StepStatus.COMPENSATED || status === StepStatus.COMPENSATING;
-  });
+  // The snapshot keeps its steps in the definition's order.
+  const undoing = Object.entries(snapshot.steps).find(
+    ([, state]) => state.status === StepStatus.COMPENSATED || state.status === StepStatus.COMPENSATING,
+  );
   if (undoing !== undefined) {
     refuse(
-      `step '${undoing.name}' is already being undone or was undone, so the saga cannot go forward; use resume or compensate`,
+      `step '${undoing[0]}' is already being undone or was undone, so the saga cannot go forward; use resume or compensate`,
     );
   }
   return {
@@ -93,7 +92,16 @@ function retryForward(
       if (state.status === StepStatus.FAILED)
         return { ...state, status: StepStatus.PENDING, failures: 0, retryAt: null };
       if (state.status === StepStatus.COMPENSATION_FAILED) {
-        return { ...state, status: StepStatus.SUCCEEDED, compensationFailures: 0, retryAt: null };
+        // Its compensation undid nothing: back to where the action left it. A step whose action
+        // never succeeded (undone because its outcome was unknown) runs forward again.
+        const done = state.succeededAt !== null;
+        return {
+          ...state,
+          status: done ? StepStatus.SUCCEEDED : StepStatus.PENDING,
+          ...(done ? {} : { failures: 0 }),
+          compensationFailures: 0,
+          retryAt: null,
+        };
       }
       return state;
     }),
