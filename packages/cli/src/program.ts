@@ -6,6 +6,7 @@ import { addDoctorCommand } from './commands/doctor.js';
 import { addMigrateCommand } from './commands/migrate.js';
 import { addOutboxCommand } from './commands/outbox.js';
 import { addOwnershipCommand } from './commands/ownership.js';
+import { addSagaCommand } from './commands/saga.js';
 import { CONFIG_FILE_NAME } from './config-file.js';
 import { describeExitCodes, type Outcome } from './exit-codes.js';
 import { DATABASE_URL_ENV } from './resolve-database-url.js';
@@ -68,6 +69,7 @@ export function createProgram(context: CliContext): Command {
   addDoctorCommand(program, context);
   addDemoCommand(program, context);
   addOwnershipCommand(program, context);
+  addSagaCommand(program, context);
   return program;
 }
 
