@@ -33,6 +33,13 @@ function businessTables(backend: Backend) {
   };
 }
 
+/** The fault points of this pipeline (the participant's and the orchestrator's have their own tests). */
+const PIPELINE_POINTS: readonly FaultPoint[] = [
+  FaultPoint.AFTER_BUSINESS_COMMIT,
+  FaultPoint.AFTER_PUBLISH_BEFORE_MARK,
+  FaultPoint.AFTER_HANDLER_COMMIT_BEFORE_ACK,
+];
+
 /** `count` random `n`s in 1..`max`: the reach at which each planned incarnation dies. */
 const plan = (count: number, max: number) =>
   Array.from({ length: count }, () => 1 + Math.floor(Math.random() * max));
@@ -91,7 +98,7 @@ describe.each(backends)('crash safety on $name', (backend) => {
       running.startAll();
 
       const everyPointHit = () =>
-        Object.values(FaultPoint).every((point) => (running.kills().atFaultPoint[point] ?? 0) > 0);
+        PIPELINE_POINTS.every((point) => (running.kills().atFaultPoint[point] ?? 0) > 0);
       await running.randomKills({
         minMs: 150,
         maxMs: 600,
@@ -170,8 +177,7 @@ describe.each(backends)('crash safety on $name', (backend) => {
       expect(produced.length).toBe(TIER.messages);
       expect(lastSequence.size).toBeGreaterThanOrEqual(TIER.keys);
       expect(kills.total).toBeGreaterThanOrEqual(MIN_KILLS);
-      for (const point of Object.values(FaultPoint))
-        expect(kills.atFaultPoint[point] ?? 0).toBeGreaterThan(0);
+      for (const point of PIPELINE_POINTS) expect(kills.atFaultPoint[point] ?? 0).toBeGreaterThan(0);
       expect({ lost, duplicateEffects, orderViolations }).toEqual({
         lost: 0,
         duplicateEffects: 0,

@@ -192,12 +192,14 @@ export type {
 } from './ports/outbox-store.js';
 export {
   type ClaimedSaga,
+  type OrchestratorHeartbeat,
   type SagaListFilter,
   type SagaRecord,
   type SagaStart,
   SagaStatus,
   type SagaStore,
   type SagaTransition,
+  type SagaVersions,
   type SagaWrite,
   type SagaWriteOutcome,
   TERMINAL_SAGA_STATUSES,
@@ -272,6 +274,13 @@ export {
   type StepSucceededEvent,
   type StepTimedOutEvent,
 } from './saga/saga-event.js';
+export {
+  createOrchestrator,
+  type Orchestrator,
+  type OrchestratorOptions,
+  type StartedSaga,
+  type StartSagaOptions,
+} from './saga/saga-orchestrator.js';
 export {
   type InFlightAttempt,
   initialSnapshot,

@@ -12,6 +12,14 @@ export const FaultPoint = {
   AFTER_HANDLER_COMMIT_BEFORE_ACK: 'after-handler-commit-before-ack',
   /** A participant committed its effect with the idempotency key; the HTTP response is not yet written. */
   AFTER_PARTICIPANT_COMMIT_BEFORE_RESPONSE: 'after-participant-commit-before-response',
+  /** A saga orchestrator is about to record that it starts a step's attempt (nothing persisted yet). */
+  SAGA_BEFORE_STEP_STARTED: 'saga-before-step-started',
+  /** The orchestrator recorded the attempt as started; the participant is not yet called. */
+  SAGA_AFTER_STEP_STARTED: 'saga-after-step-started',
+  /** The participant answered the step's call; its result is not yet recorded. */
+  SAGA_AFTER_CALL_BEFORE_RESULT: 'saga-after-call-before-result',
+  /** A compensation's call was answered; its result is not yet recorded (the middle of undoing). */
+  SAGA_MID_COMPENSATION: 'saga-mid-compensation',
 } as const;
 export type FaultPoint = (typeof FaultPoint)[keyof typeof FaultPoint];
 

@@ -1,0 +1,325 @@
+/**
+ * The saga orchestrator: runs sagas durably by gluing the pure state machine
+ * (saga-state-machine.ts) to a `SagaStore` and to the participants.
+ *
+ * States, in prose. A started orchestrator loops: it *claims* up to `concurrency` minus the sagas
+ * it is running (only the (name, version) pairs it has registered), hands each claimed saga to a
+ * runner (saga-runner.ts) and *waits* — for `pollIntervalMs`, or less when a saga is started in
+ * this process or one of its runners finishes. A claim that fails (the database is away) is logged
+ * and tried again after a growing backoff. `stop()` ends the loop: no more claims, every runner
+ * starts no new call, lets its calls in flight end within their timeouts, records their results
+ * and releases its lease; then the orchestrator reports itself stopped.
+ *
+ * Heartbeat: the orchestrator writes a row about itself (its id, host, pid and the definitions it
+ * runs) at start, once per `heartbeatIntervalMs`, and on stop; `listStranded` uses them to find
+ * sagas whose version no live orchestrator runs. A heartbeat that cannot be written is logged.
+ *
+ * Concurrency invariant (claims): a saga runs in at most one runner at a time across every
+ * orchestrator instance, because a runner exists only for a claim, a claim needs an expired or
+ * released lease, and every claim increments the fencing token that every write must carry (see
+ * saga-runner.ts for what a runner does when it loses its lease). Within one orchestrator, a saga
+ * it is already running is not claimed again: its lease is live while the runner holds it, and
+ * the runner releases it only when it is done.
+ */
+import { hostname } from 'node:os';
+import { ConvergeError, describeError } from '../core/errors.js';
+import { newMessageId } from '../core/ids.js';
+import { backoffDelayMs } from '../core/retry-policy.js';
+import { Waker } from '../core/waker.js';
+import { type FaultInjector, noFaults } from '../ports/fault-points.js';
+import { type Logger, silentLogger } from '../ports/logger.js';
+import type { SagaVersions } from '../ports/saga-store.js';
+import type { Storage, Transaction } from '../ports/storage.js';
+import type { SagaDefinition } from './saga-definition.js';
+import { SagaRunner } from './saga-runner.js';
+import { initialSnapshot } from './saga-snapshot.js';
+
+export interface OrchestratorOptions {
+  /** The orchestrating service's own database: its sagas and their transition logs. */
+  readonly storage: Storage;
+  /** The definitions this instance runs, by (name, version); several versions of one name may be given. */
+  // biome-ignore lint/suspicious/noExplicitAny: definitions of any input type are registered side by side.
+  readonly definitions: readonly SagaDefinition<any>[];
+  /** Default: `orchestrator-<UUIDv7>`, new per instance. */
+  readonly orchestratorId?: string;
+  /** How long a claim is exclusive without renewal; renewed every `leaseMs / 3` while calls run. Default 10000. */
+  readonly leaseMs?: number;
+  /** Longest wait between claims when nothing wakes the orchestrator. Default 500. */
+  readonly pollIntervalMs?: number;
+  /** Sagas run at once by this instance. Default 10. */
+  readonly concurrency?: number;
+  /** How often the orchestrator writes its heartbeat row. Default 10000. */
+  readonly heartbeatIntervalMs?: number;
+  /** The time. Default: the system clock. */
+  readonly clock?: () => Date;
+  /** Randomness for backoff jitter, in [0, 1). Default `Math.random`. */
+  readonly random?: () => number;
+  readonly logger?: Logger;
+  /** Test hook: see `FaultPoint.SAGA_*`. */
+  readonly faults?: FaultInjector;
+}
+
+/** Options of `startSaga`. */
+export interface StartSagaOptions {
+  /** A repeat with the same key (per saga name) returns the existing instance and starts nothing. */
+  readonly idempotencyKey?: string;
+  /**
+   * Record the saga in the caller's open transaction (same database): it exists only if that
+   * commits. The orchestrators then pick it up at their next claim.
+   */
+  readonly tx?: Transaction;
+}
+
+/** What `startSaga` returns. */
+export interface StartedSaga {
+  readonly sagaId: string;
+  /** False when the idempotency key was already used: `sagaId` is the existing instance. */
+  readonly created: boolean;
+}
+
+/** A running (or stopped) orchestrator instance. */
+export interface Orchestrator {
+  readonly orchestratorId: string;
+  /** Starts claiming and running sagas (idempotent). @throws ConvergeError `SCHEMA_*` when the schema is not current. */
+  start(): Promise<void>;
+  /** Stops claiming, lets the calls in flight end and records them, releases every lease. */
+  stop(): Promise<void>;
+  /**
+   * Records a new saga instance, runnable at once (this instance is woken to run it).
+   *
+   * @param definition a definition, or the name of a registered one (its highest version).
+   * @throws ConvergeError `SAGA_INPUT_INVALID` (the definition's validator refused the input; nothing
+   * is recorded), `SAGA_DEFINITION_UNKNOWN` (no registered definition has that name).
+   */
+  startSaga<Input>(
+    definition: SagaDefinition<Input> | string,
+    input: Input,
+    options?: StartSagaOptions,
+  ): Promise<StartedSaga>;
+}
+
+/**
+ * Creates an orchestrator. Any number of instances, in any number of processes, may run against
+ * one database; each saga runs in one of them at a time.
+ *
+ * @throws ConvergeError `ORCHESTRATOR_OPTIONS_INVALID` for a bad duration or concurrency, or two
+ * definitions with one (name, version).
+ * @example
+ * const orchestrator = createOrchestrator({ storage, definitions: [unsubscribe] });
+ * await orchestrator.start();
+ * const { sagaId } = await orchestrator.startSaga(unsubscribe, { customerId: 'c-42' }, { idempotencyKey: 'req-7' });
+ * // … on shutdown:
+ * await orchestrator.stop();
+ */
+export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
+  const config = resolveOptions(options);
+  const { storage } = options;
+  const store = storage.sagas;
+  const registry = registryOf(options.definitions);
+  const runnable = versionsOf(options.definitions);
+  const runners = new Map<string, { runner: SagaRunner; done: Promise<void> }>();
+  const waker = new Waker();
+  let running = false;
+  let loop: Promise<void> | null = null;
+  let lastBeatAt = Number.NEGATIVE_INFINITY;
+
+  async function beat(stopped: boolean): Promise<void> {
+    lastBeatAt = Date.now();
+    const at = config.clock();
+    await store
+      .heartbeatOrchestrator({
+        orchestratorId: config.orchestratorId,
+        host: hostname(),
+        pid: process.pid,
+        definitions: runnable,
+        at,
+        stoppedAt: stopped ? at : null,
+      })
+      .catch((error: unknown) => {
+        config.logger.warn(
+          { orchestratorId: config.orchestratorId, error: describeError(error) },
+          `orchestrator ${config.orchestratorId} could not write its heartbeat; trying again in ${config.heartbeatIntervalMs} ms`,
+        );
+      });
+  }
+
+  function launch(claimed: Awaited<ReturnType<typeof store.claim>>[number]): void {
+    const { record } = claimed;
+    const definition = registry.get(registryKey(record.name, record.version));
+    if (definition === undefined) {
+      // Only with a store that ignores the claim's filter; leave the saga for an instance that has it.
+      void store.release(record.id, claimed.fencingToken).catch(() => undefined);
+      return;
+    }
+    const runner = new SagaRunner(claimed, definition, {
+      store,
+      leaseMs: config.leaseMs,
+      holdMs: config.pollIntervalMs,
+      clock: config.clock,
+      random: config.random,
+      logger: config.logger,
+      faults: config.faults,
+    });
+    const done = runner.run().finally(() => {
+      runners.delete(record.id);
+      waker.wake();
+    });
+    runners.set(record.id, { runner, done });
+  }
+
+  async function run(): Promise<void> {
+    let failures = 0;
+    while (running) {
+      if (Date.now() - lastBeatAt >= config.heartbeatIntervalMs) await beat(false);
+      const free = config.concurrency - runners.size;
+      let claimed = 0;
+      if (free > 0) {
+        try {
+          const claims = await store.claim(
+            config.orchestratorId,
+            config.leaseMs,
+            free,
+            config.clock(),
+            runnable,
+          );
+          failures = 0;
+          claimed = claims.length;
+          for (const claim of claims)
+            if (running) launch(claim);
+            else await store.release(claim.record.id, claim.fencingToken).catch(() => undefined);
+        } catch (error) {
+          failures += 1;
+          const delayMs = backoffDelayMs(CLAIM_BACKOFF, failures, config.random);
+          config.logger.warn(
+            { orchestratorId: config.orchestratorId, failures, error: describeError(error) },
+            `orchestrator ${config.orchestratorId} could not claim sagas (failure ${failures}); retrying in ${delayMs} ms`,
+          );
+          await waker.wait(delayMs);
+          continue;
+        }
+      }
+      // A full claim may have left more runnable sagas: claim again at once while there is room.
+      if (running && (claimed < free || free === 0)) await waker.wait(config.pollIntervalMs);
+    }
+  }
+
+  return {
+    get orchestratorId() {
+      return config.orchestratorId;
+    },
+    async start(): Promise<void> {
+      if (running) return;
+      await storage.assertSchemaCurrent();
+      running = true;
+      await beat(false);
+      loop = run();
+    },
+    async stop(): Promise<void> {
+      const wasRunning = running;
+      running = false;
+      waker.wake();
+      await loop;
+      loop = null;
+      for (const { runner } of runners.values()) runner.stop();
+      await Promise.all([...runners.values()].map(({ done }) => done));
+      if (wasRunning) await beat(true);
+    },
+    async startSaga(definitionOrName, input, startOptions = {}) {
+      const definition =
+        typeof definitionOrName === 'string' ? latest(registry, definitionOrName) : definitionOrName;
+      const now = config.clock();
+      const snapshot = initialSnapshot(definition as SagaDefinition, input, now);
+      const { record, created } = await store.start(
+        {
+          id: newMessageId(),
+          name: definition.name,
+          version: definition.version,
+          input,
+          snapshot,
+          idempotencyKey: startOptions.idempotencyKey ?? null,
+          at: now,
+        },
+        startOptions.tx,
+      );
+      if (created) waker.wake();
+      return { sagaId: record.id, created };
+    },
+  };
+}
+
+/** How long a failing claim waits before the next: 100 ms, doubling, at most 5 s. */
+const CLAIM_BACKOFF = Object.freeze({
+  maxAttempts: Number.POSITIVE_INFINITY,
+  initialDelayMs: 100,
+  maxDelayMs: 5_000,
+  multiplier: 2,
+});
+
+function resolveOptions(options: OrchestratorOptions) {
+  const positive = (name: string, value: number | undefined, fallback: number): number => {
+    const resolved = value ?? fallback;
+    if (!Number.isFinite(resolved) || resolved < 1) {
+      throw new ConvergeError(
+        'ORCHESTRATOR_OPTIONS_INVALID',
+        `Orchestrator option '${name}' is ${String(value)}; give a finite number of at least 1.`,
+        { details: { option: name } },
+      );
+    }
+    return resolved;
+  };
+  return Object.freeze({
+    orchestratorId: options.orchestratorId ?? `orchestrator-${newMessageId()}`,
+    leaseMs: positive('leaseMs', options.leaseMs, 10_000),
+    pollIntervalMs: positive('pollIntervalMs', options.pollIntervalMs, 500),
+    concurrency: Math.floor(positive('concurrency', options.concurrency, 10)),
+    heartbeatIntervalMs: positive('heartbeatIntervalMs', options.heartbeatIntervalMs, 10_000),
+    clock: options.clock ?? (() => new Date()),
+    random: options.random ?? Math.random,
+    logger: options.logger ?? silentLogger,
+    faults: options.faults ?? noFaults,
+  });
+}
+
+const registryKey = (name: string, version: number) => `${version}:${name}`;
+
+function registryOf(definitions: readonly SagaDefinition<unknown>[]): Map<string, SagaDefinition> {
+  const registry = new Map<string, SagaDefinition>();
+  for (const definition of definitions) {
+    const key = registryKey(definition.name, definition.version);
+    if (registry.has(key) && registry.get(key) !== definition) {
+      throw new ConvergeError(
+        'ORCHESTRATOR_OPTIONS_INVALID',
+        `Saga '${definition.name}' version ${definition.version} is registered twice with different definitions; give each change a new version.`,
+        { details: { saga: definition.name, version: definition.version } },
+      );
+    }
+    registry.set(key, definition as SagaDefinition);
+  }
+  return registry;
+}
+
+function versionsOf(definitions: readonly SagaDefinition<unknown>[]): SagaVersions {
+  const versions: Record<string, number[]> = {};
+  for (const { name, version } of definitions) {
+    const list = versions[name] ?? [];
+    if (!list.includes(version)) versions[name] = [...list, version];
+  }
+  for (const list of Object.values(versions)) list.sort((a, b) => a - b);
+  return Object.freeze(versions);
+}
+
+function latest(registry: Map<string, SagaDefinition>, name: string): SagaDefinition {
+  let found: SagaDefinition | undefined;
+  for (const definition of registry.values())
+    if (definition.name === name && (found === undefined || definition.version > found.version))
+      found = definition;
+  if (found === undefined) {
+    const names = [...new Set([...registry.values()].map((d) => `'${d.name}'`))].join(', ') || 'none';
+    throw new ConvergeError(
+      'SAGA_DEFINITION_UNKNOWN',
+      `No saga named '${name}' is registered with this orchestrator (registered: ${names}); pass its definition to createOrchestrator({ definitions }).`,
+      { details: { saga: name } },
+    );
+  }
+  return found;
+}

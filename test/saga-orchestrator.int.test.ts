@@ -1,0 +1,259 @@
+/**
+ * The saga orchestrator against real databases (SQLite files, PostgreSQL) and real HTTP
+ * participants on 127.0.0.1, each participant idempotent through `idempotentHandler` and keeping
+ * its effects in its own database: what a saga's user relies on — it ends completed or
+ * compensated, each effect applied once, compensations in reverse order — through failures,
+ * retries, timeouts, repeated starts, a second orchestrator instance and an unregistered version.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  createOrchestrator,
+  FaultPoint,
+  type Orchestrator,
+  TERMINAL_SAGA_STATUSES,
+} from '../packages/core/src/index.js';
+import { availableBackends } from './support/backends.js';
+import { createSagaTestbed, expectEffectsOnce, type SagaTestbed } from './support/saga-testbed.js';
+
+const backends = await availableBackends();
+
+describe.each(backends)('saga orchestrator on $name', (backend) => {
+  let bed: SagaTestbed | null = null;
+  const orchestrators: Orchestrator[] = [];
+
+  afterEach(async () => {
+    for (const orchestrator of orchestrators.splice(0)) await orchestrator.stop();
+    await bed?.close();
+    bed = null;
+  });
+
+  async function setup() {
+    bed = await createSagaTestbed(backend);
+    return bed;
+  }
+
+  function orchestrator(
+    testbed: SagaTestbed,
+    options: Partial<Parameters<typeof createOrchestrator>[0]> = {},
+  ) {
+    const made = createOrchestrator({
+      storage: testbed.storage,
+      definitions: [testbed.saga()],
+      leaseMs: 2_000,
+      pollIntervalMs: 50,
+      ...options,
+    });
+    orchestrators.push(made);
+    return made;
+  }
+
+  it('runs a 3-step saga to completed, each effect once, one logged transition per start and result', async () => {
+    const testbed = await setup();
+    const saga = testbed.saga();
+    const running = orchestrator(testbed, { definitions: [saga] });
+    await running.start();
+    const { sagaId, created } = await running.startSaga(saga, { customer: 'c-1' });
+    expect(created).toBe(true);
+    const [record] = await testbed.settled([sagaId]);
+    expect(record!.status).toBe('completed');
+    expectEffectsOnce(await testbed.effects(), [record!]);
+    const log = await testbed.storage.sagas.transitions(sagaId);
+    expect(log.map((t) => `${t.kind}${t.step ? ` ${t.step}` : ''}`)).toEqual([
+      'started',
+      'step-started profile',
+      'step-succeeded profile',
+      'step-started contract',
+      'step-succeeded contract',
+      'step-started billing',
+      'step-succeeded billing',
+    ]);
+    expect((await testbed.effects()).map((e) => e.key)).toEqual(
+      ['profile', 'contract', 'billing'].map((step) => `${sagaId}:${step}`),
+    );
+  });
+
+  it('compensates contract then profile when billing refuses; billing is neither applied nor undone', async () => {
+    const testbed = await setup();
+    const running = orchestrator(testbed);
+    await running.start();
+    const { sagaId } = await running.startSaga('three-step', {
+      customer: 'c-2',
+      script: { billing: 'refuse' },
+    });
+    const [record] = await testbed.settled([sagaId]);
+    expect(record!.status).toBe('compensated');
+    const effects = await testbed.effects();
+    expect(effects.map((e) => `${e.kind} ${e.step}`)).toEqual([
+      'apply profile',
+      'apply contract',
+      'undo contract',
+      'undo profile',
+    ]);
+    expect(effects.find((e) => e.kind === 'undo')?.key).toBe(`${sagaId}:contract:compensate`);
+    expectEffectsOnce(effects, [record!]);
+  });
+
+  it('retries a step that fails with 503 and completes, the effect applied once', async () => {
+    const testbed = await setup();
+    const running = orchestrator(testbed);
+    await running.start();
+    const { sagaId } = await running.startSaga('three-step', {
+      customer: 'c-3',
+      script: { contract: { fail: 2 } },
+    });
+    const [record] = await testbed.settled([sagaId]);
+    expect(record!.status).toBe('completed');
+    expectEffectsOnce(await testbed.effects(), [record!]);
+    const failed = (await testbed.storage.sagas.transitions(sagaId)).filter((t) => t.kind === 'step-failed');
+    expect(failed.map((t) => [t.step, t.attempt])).toEqual([
+      ['contract', 1],
+      ['contract', 2],
+    ]);
+  });
+
+  it('times a hanging call out, retries it, and when every attempt times out undoes that step too, then the earlier one', async () => {
+    const testbed = await setup();
+    const saga = testbed.saga({ timeoutMs: 600, maxAttempts: 2 });
+    const running = orchestrator(testbed, { definitions: [saga] });
+    await running.start();
+    const once = await running.startSaga(saga, { customer: 'c-4', script: { contract: { hang: 1 } } });
+    const always = await running.startSaga(saga, { customer: 'c-5', script: { contract: { hang: 9 } } });
+    const [recovered, gaveUp] = await testbed.settled([once.sagaId, always.sagaId]);
+    expect(recovered!.status).toBe('completed');
+    const timedOut = (await testbed.storage.sagas.transitions(once.sagaId)).filter(
+      (t) => t.kind === 'step-timed-out',
+    );
+    expect(timedOut.map((t) => [t.step, t.attempt])).toEqual([['contract', 1]]);
+    // The participant may have applied a timed-out call: its compensation runs (a no-op here).
+    expect(gaveUp!.status).toBe('compensated');
+    const effects = await testbed.effects();
+    expect(effects.filter((e) => e.sagaId === always.sagaId).map((e) => `${e.kind} ${e.step}`)).toEqual([
+      'apply profile',
+      'undo contract',
+      'undo profile',
+    ]);
+    expectEffectsOnce(effects, [recovered!, gaveUp!]);
+  });
+
+  it('returns the existing saga for a repeated idempotency key, and refuses bad input recording nothing', async () => {
+    const testbed = await setup();
+    const running = orchestrator(testbed);
+    const first = await running.startSaga('three-step', { customer: 'c-6' }, { idempotencyKey: 'request-6' });
+    const again = await running.startSaga('three-step', { customer: 'c-6' }, { idempotencyKey: 'request-6' });
+    expect(again).toEqual({ sagaId: first.sagaId, created: false });
+    await expect(running.startSaga('three-step', { customer: 6 } as never)).rejects.toMatchObject({
+      code: 'SAGA_INPUT_INVALID',
+    });
+    await expect(running.startSaga('no-such-saga', {})).rejects.toMatchObject({
+      code: 'SAGA_DEFINITION_UNKNOWN',
+    });
+    // Joins the caller's transaction: a rollback leaves nothing.
+    await expect(
+      testbed.storage.transaction(async (tx) => {
+        await running.startSaga('three-step', { customer: 'c-7' }, { tx });
+        throw new Error('the caller rolls back');
+      }),
+    ).rejects.toThrow('the caller rolls back');
+    expect((await testbed.storage.sagas.list({})).map((r) => r.id)).toEqual([first.sagaId]);
+    await running.start();
+    const [record] = await testbed.settled([first.sagaId]);
+    expect(record!.status).toBe('completed');
+    expectEffectsOnce(await testbed.effects(), [record!]);
+  });
+
+  it('leaves a version it does not register alone; listStranded names it until an orchestrator with it runs', async () => {
+    const testbed = await setup();
+    const v1 = testbed.saga({ version: 1 });
+    const v2 = testbed.saga({ version: 2 });
+    const current = orchestrator(testbed, { definitions: [v2] });
+    await current.start();
+    const old = await current.startSaga(v1, { customer: 'c-8' });
+    const fresh = await current.startSaga(v2, { customer: 'c-9' });
+    const [done] = await testbed.settled([fresh.sagaId]);
+    expect(done!.status).toBe('completed');
+    const aliveSince = new Date(Date.now() - 60_000);
+    expect((await testbed.storage.sagas.listStranded(aliveSince, 10)).map((r) => r.id)).toEqual([old.sagaId]);
+    expect((await testbed.storage.sagas.get(old.sagaId))?.transitions).toBe(1);
+
+    const legacy = orchestrator(testbed, { definitions: [v1] });
+    await legacy.start();
+    const [finished] = await testbed.settled([old.sagaId]);
+    expect(finished!.status).toBe('completed');
+    expect(await testbed.storage.sagas.listStranded(aliveSince, 10)).toEqual([]);
+    expectEffectsOnce(await testbed.effects(), [done!, finished!]);
+  });
+
+  it('one orchestrator stops gracefully mid-run and the other finishes every saga, each effect once', async () => {
+    const testbed = await setup();
+    const first = orchestrator(testbed, { concurrency: 4 });
+    const second = orchestrator(testbed, { concurrency: 4 });
+    await first.start();
+    // Every billing call fails twice first, so sagas are mid-run when `first` stops.
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i += 1) {
+      const script = { billing: { fail: 2 } } as const;
+      ids.push((await first.startSaga('three-step', { customer: `c-${i}`, script })).sagaId);
+    }
+    await testbed.settled(ids.slice(0, 1)).catch(() => undefined);
+    await first.stop();
+    const records = await Promise.all(ids.map((id) => testbed.storage.sagas.get(id)));
+    // Stopping released every lease it held.
+    expect(records.filter((r) => r?.leaseOwner === first.orchestratorId)).toEqual([]);
+    await second.start();
+    const settled = await testbed.settled(ids, 60_000);
+    expect(settled.every((r) => r.status === 'completed')).toBe(true);
+    expectEffectsOnce(await testbed.effects(), settled);
+  });
+});
+
+const postgres = backends.find((b) => b.name === 'postgres');
+
+describe.runIf(postgres !== undefined)('two saga orchestrators on one PostgreSQL database', () => {
+  let bed: SagaTestbed | null = null;
+  const orchestrators: Orchestrator[] = [];
+
+  afterEach(async () => {
+    for (const orchestrator of orchestrators.splice(0)) await orchestrator.stop();
+    await bed?.close();
+  });
+
+  it('run 200 sagas between them: never one saga in both at once, each effect once, every saga final', async () => {
+    bed = await createSagaTestbed(postgres!);
+    const testbed = bed;
+    // Each instance counts the calls it started (its fault hook is reached once per step start).
+    const started = [0, 0];
+    for (let i = 0; i < 2; i += 1) {
+      orchestrators.push(
+        createOrchestrator({
+          storage: testbed.storage,
+          definitions: [testbed.saga()],
+          orchestratorId: `instance-${i}`,
+          leaseMs: 3_000,
+          pollIntervalMs: 20,
+          concurrency: 20,
+          faults: { reach: (point) => void (point === FaultPoint.SAGA_AFTER_STEP_STARTED && started[i]!++) },
+        }),
+      );
+    }
+    const ids: string[] = [];
+    for (let i = 0; i < 200; i += 1) {
+      const script =
+        i % 10 === 0 ? { billing: 'refuse' as const } : i % 7 === 0 ? { profile: { fail: 1 } } : {};
+      ids.push((await orchestrators[i % 2]!.startSaga('three-step', { customer: `c-${i}`, script })).sagaId);
+    }
+    await Promise.all(orchestrators.map((o) => o.start()));
+    const records = await testbed.settled(ids, 120_000);
+    expect(records.every((r) => TERMINAL_SAGA_STATUSES.has(r.status))).toBe(true);
+    expect(records.filter((r) => r.status === 'compensated')).toHaveLength(20);
+    expectEffectsOnce(await testbed.effects(), records);
+    for (const id of ids) {
+      const log = await testbed.storage.sagas.transitions(id);
+      // One holder at a time: a later transition never carries an older token than an earlier one.
+      const tokens = log.map((t) => t.fencingToken);
+      expect(tokens).toEqual([...tokens].sort((a, b) => a - b));
+    }
+    // Both instances did part of the work.
+    expect(started.every((n) => n > 0)).toBe(true);
+    expect(started[0]! + started[1]!).toBeGreaterThanOrEqual(200 * 3 - 20);
+  }, 180_000);
+});
