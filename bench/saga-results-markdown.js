@@ -1,10 +1,9 @@
 /** The "Sagas" section of `RESULTS.md`: the saga benchmark's results object (saga-summary.js) for people. */
 import { table } from './results-markdown.js';
+import { STEP_ATTEMPTS, STEP_TIMEOUT_MS } from './saga-systems.js';
 
 /** The heading that starts the section (sagas.js replaces everything from it on). */
 export const SAGA_SECTION_HEADING = '## Sagas: Converge orchestrator vs DBOS Transact';
-
-const NOT_MEASURED = 'not measured yet — orchestrator not landed';
 
 const ms = (value) => (value === null ? '—' : `${value} ms`);
 const num = (value) => (value === null ? '—' : String(value));
@@ -25,16 +24,11 @@ function resultRows(entry, steps) {
     ['raw ceiling (raw commits/s ÷ 3)', String(ceiling), '—', '—', '—', '—', '—', '1'],
     row('bare step work (no engine)', entry.bare),
     row('DBOS Transact', entry.dbos),
-    entry.converge === null
-      ? ['Converge', NOT_MEASURED, '—', '—', '—', '—', '—', '—']
-      : row('Converge', entry.converge),
+    row('Converge', entry.converge),
   ];
 }
 
-function verdict(goal) {
-  if (goal.met === null) return NOT_MEASURED;
-  return goal.met ? '**met**' : '**not met**';
-}
+const verdict = (goal) => (goal.met ? '**met**' : '**not met**');
 
 /** The section, from its heading to the end of the file. */
 export function renderSagaSection(results) {
@@ -58,8 +52,8 @@ export function renderSagaSection(results) {
     '### Settings',
     '',
     `- The work: a 3-step saga (steps ${settings.steps.map((s) => `\`${s}\``).join(', ')}, in sequence). Each step commits one autocommit \`INSERT INTO step_effect (saga_id, step) VALUES ($1, $2)\` (bigserial key, two short texts: the raw ceiling's row) in its own participant database — three participant databases, as three services would have. Steps call the write in process, with no network hop, in both engines; each step has a compensation (a \`DELETE\` of its row) that the measured runs never need.`,
-    `- DBOS: \`DBOS.registerWorkflow\` of a function that runs three \`DBOS.runStep\`s (each \`retriesAllowed\`, ${3} attempts, \`timeoutMS\` 30000 — Converge's step defaults) and undoes completed steps in reverse on failure; invoked directly (\`await workflow()\`), checkpointing into its own system database (created and dropped by the benchmark, so DBOS creates no \`<app>_dbos_sys\`).`,
-    '- Converge: `defineSaga` with three steps (in-process actions doing the same write, each with a compensation) run by the orchestrator on `@converge/core/postgres` storage in its own database.',
+    `- DBOS: \`DBOS.registerWorkflow\` of a function that runs three \`DBOS.runStep\`s (each \`retriesAllowed\`, ${STEP_ATTEMPTS} attempts, \`timeoutMS\` ${STEP_TIMEOUT_MS} — Converge's step defaults) and undoes completed steps in reverse on failure; invoked directly (\`await workflow()\`), checkpointing into its own system database (created and dropped by the benchmark, so DBOS creates no \`<app>_dbos_sys\`).`,
+    `- Converge: \`defineSaga\` with three steps (in-process actions doing the same write, each with a compensation, ${STEP_ATTEMPTS} attempts, ${STEP_TIMEOUT_MS} ms timeout — the defaults), started with \`orchestrator.startSaga\` and run by one \`createOrchestrator\` instance with its defaults (concurrency 10, \`leaseMs\` 10000, \`pollIntervalMs\` 500; \`startSaga\` wakes it) on \`@converge/core/postgres\` storage in its own database. A saga counts as done when the orchestrator's write that makes it \`completed\` returns (seen by wrapping the store, which adds no query).`,
     `- Bare step work: the three writes in a row, nothing recorded elsewhere (the floor an engine adds its overhead to).`,
     `- Pools: orchestrator storage and DBOS system database ${settings.systemPoolSize} connections each (DBOS's default); each participant ${settings.participantPoolSize} connections in every system.`,
     `- Concurrency: closed loop with ${concurrencies.join(' and ')} sagas in flight; each system in a fresh process per measurement (its database migrated by an unmeasured first start); ${settings.sagaWarmupSeconds} s warm-up then ${settings.sagaSeconds} s measured; ${settings.rounds} rounds, the order of the systems reversed every other round; figures are the means of the rounds. Participants are emptied before each measurement.`,
@@ -108,10 +102,10 @@ export function renderSagaSection(results) {
         const e = byConcurrency[c];
         return [
           c,
-          e.convergeToDbos === null ? '—' : String(e.convergeToDbos),
+          String(e.convergeToDbos),
           verdict(goals.convergeToDbos[c]),
           verdict(goals.stretchConvergeToDbos[c]),
-          `${e.converge === null ? '—' : e.converge.roundsSagasPerSecond.join(', ')}; ${e.dbos.roundsSagasPerSecond.join(', ')}`,
+          `${e.converge.roundsSagasPerSecond.join(', ')}; ${e.dbos.roundsSagasPerSecond.join(', ')}`,
         ];
       }),
     ),

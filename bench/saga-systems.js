@@ -15,8 +15,8 @@
 import { openParticipants, STEPS } from './saga-participants.js';
 
 /** Retry and timeout of every step, on both engines: Converge's defaults (3 attempts, 30 s). */
-const STEP_ATTEMPTS = 3;
-const STEP_TIMEOUT_MS = 30_000;
+export const STEP_ATTEMPTS = 3;
+export const STEP_TIMEOUT_MS = 30_000;
 
 async function openBare(config) {
   const participants = openParticipants(config.participantUrls, config.participantPoolSize);
@@ -78,17 +78,71 @@ async function openDbos(config) {
   };
 }
 
-/** Whether this build of @converge/core has the saga orchestrator. */
-export async function convergeOrchestratorAvailable() {
-  const core = await import('@converge/core');
-  return typeof core.createOrchestrator === 'function';
-}
-
-async function openConverge(_config) {
-  if (!(await convergeOrchestratorAvailable())) {
-    throw new Error('@converge/core has no createOrchestrator yet: build it first (npm run build).');
-  }
-  throw new Error('The Converge saga side is not written yet.');
+async function openConverge(config) {
+  const { createOrchestrator, defineSaga, TERMINAL_SAGA_STATUSES } = await import('@converge/core');
+  const { createPostgresStorage } = await import('@converge/core/postgres');
+  const storage = createPostgresStorage({
+    connectionString: config.systemUrl,
+    max: config.systemPoolSize,
+    applicationName: 'converge-bench-sagas',
+  });
+  await storage.migrate();
+  const participants = openParticipants(config.participantUrls, config.participantPoolSize);
+  let builder = defineSaga('three-steps', 1);
+  STEPS.forEach((step, i) => {
+    builder = builder.step(step, {
+      action: async ({ sagaId }) => {
+        await participants.write(i, sagaId);
+      },
+      compensate: async ({ sagaId }) => {
+        await participants.undo(i, sagaId);
+      },
+      retry: { maxAttempts: STEP_ATTEMPTS },
+      timeoutMs: STEP_TIMEOUT_MS,
+    });
+  });
+  const definition = builder.build();
+  // Completion is seen where the orchestrator records it: the write that makes a saga terminal.
+  // Watching the store costs no query (polling the saga's row would add reads to Converge's side).
+  const store = storage.sagas;
+  const waiting = new Map();
+  const ended = new Map();
+  const watched = new Proxy(store, {
+    get(target, property) {
+      if (property === 'record') {
+        return async (id, fencingToken, write) => {
+          const outcome = await target.record(id, fencingToken, write);
+          if (outcome === 'recorded' && TERMINAL_SAGA_STATUSES.has(write.status)) {
+            const resolve = waiting.get(id);
+            if (resolve === undefined) ended.set(id, write.status);
+            else resolve(write.status);
+            waiting.delete(id);
+          }
+          return outcome;
+        };
+      }
+      const value = Reflect.get(target, property);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const orchestrator = createOrchestrator({
+    storage: { ...storage, sagas: watched },
+    definitions: [definition],
+  });
+  await orchestrator.start();
+  return {
+    async runOne() {
+      const { sagaId } = await orchestrator.startSaga(definition, {});
+      const status = ended.get(sagaId) ?? (await new Promise((resolve) => waiting.set(sagaId, resolve)));
+      ended.delete(sagaId);
+      if (status !== 'completed') throw new Error(`saga ${sagaId} ended ${status}`);
+    },
+    async close() {
+      await orchestrator.stop();
+      await storage.close();
+      await participants.close();
+    },
+  };
 }
 
 /** The systems by name. */

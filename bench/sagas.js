@@ -13,8 +13,8 @@
  * earlier one, keeping the pipeline's sections).
  *
  * Environment: BENCH_DATABASE_URL (admin URL, default postgres://postgres@127.0.0.1:5432/postgres),
- * BENCH_RAW_SECONDS (a, default 8), BENCH_SAGA_SECONDS (measured window, default 6),
- * BENCH_SAGA_ROUNDS (default 2).
+ * BENCH_RAW_SECONDS (a, default 8), BENCH_SAGA_SECONDS (measured window, default 5),
+ * BENCH_SAGA_ROUNDS (default 4).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { measureRawCeiling, positiveFromEnv as positive, runToEnd, startBenchRun } from './bench-run.js';
@@ -24,7 +24,6 @@ import { BenchDatabases } from './databases.js';
 import { countEffects, resetParticipants, STEPS } from './saga-participants.js';
 import { renderSagaSection, SAGA_SECTION_HEADING } from './saga-results-markdown.js';
 import { summariseSagaRuns } from './saga-summary.js';
-import { convergeOrchestratorAvailable } from './saga-systems.js';
 import { describeMachine } from './stats.js';
 
 const SETTINGS = Object.freeze({
@@ -32,8 +31,8 @@ const SETTINGS = Object.freeze({
   rawWarmupSeconds: 1,
   rawSeconds: positive('BENCH_RAW_SECONDS', 8),
   sagaWarmupSeconds: 2,
-  sagaSeconds: positive('BENCH_SAGA_SECONDS', 6),
-  rounds: positive('BENCH_SAGA_ROUNDS', 2),
+  sagaSeconds: positive('BENCH_SAGA_SECONDS', 5),
+  rounds: positive('BENCH_SAGA_ROUNDS', 4),
   /** Connections of the orchestrator's storage and of DBOS's system database (DBOS's default). */
   systemPoolSize: 10,
   /** Connections of each participant's pool, in every system. */
@@ -138,14 +137,12 @@ async function main() {
   const raw = await measureRawCeiling(rawUrl, SETTINGS, log);
   await databases.drop(rawUrl);
 
-  const converge = await convergeOrchestratorAvailable();
-  if (!converge) log('Converge: @converge/core has no createOrchestrator yet — not measured');
-  const systems = converge ? ['bare', 'dbos', 'converge'] : ['bare', 'dbos'];
+  const systems = ['bare', 'dbos', 'converge'];
   const urls = { participants: [], system: {} };
   for (const step of STEPS) urls.participants.push(await databases.create(`sagas_participant_${step}`));
   // DBOS is given its system database, so it creates none of its own (`<app>_dbos_sys`).
   urls.system.dbos = await databases.create('sagas_dbos_sys');
-  if (converge) urls.system.converge = await databases.create('sagas_orchestrator');
+  urls.system.converge = await databases.create('sagas_orchestrator');
   for (const system of systems.filter((s) => urls.system[s] !== undefined)) await runSystem(system, urls, 0);
 
   const runs = [];
@@ -176,7 +173,6 @@ async function main() {
     },
     raw,
     runs,
-    convergeMeasured: converge,
   });
   const here = new URL('.', import.meta.url);
   writeFileSync(new URL('sagas-results.json', here), `${JSON.stringify(results, null, 2)}\n`);
