@@ -161,7 +161,8 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
       faults: config.faults,
     });
     const done = runner.run().finally(() => {
-      runners.delete(record.id);
+      // A runner that lost its lease may end after a new claim of the same saga started another.
+      if (runners.get(record.id)?.runner === runner) runners.delete(record.id);
       waker.wake();
     });
     runners.set(record.id, { runner, done });
