@@ -3,7 +3,8 @@
  * child-side.js. On `run` it keeps `concurrency` sagas in flight (closed loop: each worker starts
  * the next saga when its previous one completed) for a warm-up and then a measured window, and
  * answers `result`. A saga counts when it completed inside the measured window; its latency
- * counts when it also started inside it.
+ * counts when it also started inside it. The process's CPU time per saga shows what the engine
+ * costs in Node (on a machine short of CPU, that limits the rate too).
  *
  * Config (argv[2], JSON): system, systemUrl, systemPoolSize, participantUrls, participantPoolSize.
  */
@@ -17,6 +18,8 @@ const system = await SYSTEMS[config.system](config);
 let started = 0;
 
 async function run({ concurrency, warmupMs, durationMs }) {
+  const cpuBefore = process.cpuUsage();
+  const startedBefore = started;
   const warmupEnd = nowMs() + warmupMs;
   const end = warmupEnd + durationMs;
   const latencies = [];
@@ -43,6 +46,7 @@ async function run({ concurrency, warmupMs, durationMs }) {
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
+  const cpu = process.cpuUsage(cpuBefore);
   const seconds = (lastEnd - warmupEnd) / 1000;
   const mean = latencies.reduce((sum, l) => sum + l, 0) / Math.max(1, latencies.length);
   return {
@@ -54,6 +58,8 @@ async function run({ concurrency, warmupMs, durationMs }) {
     p50Ms: round(percentile(latencies, 50), 3),
     p99Ms: round(percentile(latencies, 99), 3),
     startedInAll: started,
+    /** This process's CPU time (user + system) per saga over the whole run, warm-up included. */
+    cpuMsPerSaga: round((cpu.user + cpu.system) / 1000 / Math.max(1, started - startedBefore), 3),
     errors,
     firstError,
   };

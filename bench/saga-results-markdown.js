@@ -14,6 +14,7 @@ function resultRows(entry, steps) {
     String(s.sagasPerSecond),
     ms(s.meanMs),
     ms(s.p99Ms),
+    ms(s.cpuMsPerSaga),
     ms(s.overheadPerStepMs),
     num(s.orchestratorTransactionsPerStep),
     num(s.orchestratorRowsWrittenPerStep),
@@ -21,7 +22,7 @@ function resultRows(entry, steps) {
   ];
   const ceiling = Math.round(entry.rawCommitsPerSecond / steps);
   return [
-    ['raw ceiling (raw commits/s ÷ 3)', String(ceiling), '—', '—', '—', '—', '—', '1'],
+    ['raw ceiling (raw commits/s ÷ 3)', String(ceiling), '—', '—', '—', '—', '—', '—', '1'],
     row('bare step work (no engine)', entry.bare),
     row('DBOS Transact', entry.dbos),
     row('Converge', entry.converge),
@@ -64,6 +65,7 @@ export function renderSagaSection(results) {
     '',
     '- **per-step overhead** = (mean time per saga − mean time of the bare step work) ÷ 3, at the same concurrency: what the engine adds to each step.',
     '- **orchestrator transactions per step** = transactions committed on the orchestrator’s (DBOS’s system) database per saga ÷ 3, from `pg_stat_database.xact_commit` (reads in their own transaction count too); **rows written per step** likewise from `tup_inserted + tup_updated + tup_deleted`.',
+    '- **process CPU per saga** = the CPU time (user + system) of the process running the engine, per saga, over its whole run (the participants’ driver work included, so the bare row is the floor).',
     '- **÷ raw ceiling** = sagas/s × 3 ÷ raw commits/s: the share of the server’s commit rate that reaches the participants as step effects.',
     '',
     '### Results',
@@ -79,6 +81,7 @@ export function renderSagaSection(results) {
           ['sagas/s', 'right'],
           ['mean per saga', 'right'],
           ['p99 per saga', 'right'],
+          ['process CPU per saga', 'right'],
           ['per-step overhead', 'right'],
           ['orchestrator transactions / step', 'right'],
           ['rows written / step', 'right'],

@@ -22,6 +22,7 @@ function summarise(runs, bare, steps, rawCommitsPerSecond) {
     roundsSagasPerSecond: runs.map((r) => r.sagasPerSecond),
     meanMs: round(meanMs, 3),
     p99Ms: round(mean(runs.map((r) => r.p99Ms)), 3),
+    cpuMsPerSaga: round(mean(runs.map((r) => r.cpuMsPerSaga)), 2),
     overheadPerStepMs: bare === undefined ? null : round((meanMs - bare.meanMs) / steps, 3),
     /** Step commits/s as a share of the raw ceiling: sagas/s × steps ÷ raw commits/s. */
     ratioToRawCeiling: round((sagasPerSecond * steps) / rawCommitsPerSecond, 3),
