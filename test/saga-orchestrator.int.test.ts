@@ -10,8 +10,10 @@ import {
   createOrchestrator,
   FaultPoint,
   type Orchestrator,
+  silentLogger,
   TERMINAL_SAGA_STATUSES,
 } from '../packages/core/src/index.js';
+import { waitFor } from '../packages/core/src/testing/wait-for.js';
 import { availableBackends } from './support/backends.js';
 import { createSagaTestbed, expectEffectsOnce, type SagaTestbed } from './support/saga-testbed.js';
 
@@ -183,6 +185,40 @@ describe.each(backends)('saga orchestrator on $name', (backend) => {
     expectEffectsOnce(await testbed.effects(), [done!, finished!]);
   });
 
+  it('gives a saga up the moment another holder takes it (an operator here), aborting its call and writing nothing more', async () => {
+    const testbed = await setup();
+    const saga = testbed.saga({ timeoutMs: 20_000 });
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (_: unknown, message: string) => void warnings.push(message) };
+    const running = orchestrator(testbed, { definitions: [saga], leaseMs: 900, logger });
+    await running.start();
+    const { sagaId } = await running.startSaga(saga, { customer: 'c-10', script: { contract: { hang: 1 } } });
+    const { sagas } = testbed.storage;
+    const inFlight = await waitFor('the contract call to be in flight', async () => {
+      const record = await sagas.get(sagaId);
+      const log = await sagas.transitions(sagaId);
+      return log.at(-1)?.kind === 'step-started' && log.at(-1)?.step === 'contract' ? record : null;
+    });
+    // An operator cancels it: intervene takes the token over, as another instance's claim would.
+    const cancelled = await sagas.intervene(sagaId, {
+      status: 'failed',
+      snapshot: inFlight!.snapshot,
+      wakeAt: null,
+      reason: 'cancelled by the test',
+      at: new Date(),
+      transition: { kind: 'cancel', step: null, attempt: null, detail: { actor: 'test', reason: 'stop it' } },
+    });
+    const seq = cancelled!.transitions;
+    // Its next lease renewal is refused: the orchestrator gives the saga up and aborts the call.
+    await waitFor('the orchestrator to give the saga up', () =>
+      warnings.some((w) => w.includes(sagaId) && w.includes('another orchestrator holds it now')),
+    );
+    await running.stop();
+    const log = await sagas.transitions(sagaId);
+    expect(log.at(-1)).toMatchObject({ seq, kind: 'cancel' });
+    expect((await testbed.effects()).map((e) => `${e.kind} ${e.step}`)).toEqual(['apply profile']);
+  });
+
   it('one orchestrator stops gracefully mid-run and the other finishes every saga, each effect once', async () => {
     const testbed = await setup();
     const first = orchestrator(testbed, { concurrency: 4 });
@@ -215,6 +251,26 @@ describe.runIf(postgres !== undefined)('two saga orchestrators on one PostgreSQL
   afterEach(async () => {
     for (const orchestrator of orchestrators.splice(0)) await orchestrator.stop();
     await bed?.close();
+  });
+
+  it('wake at once for a saga another process started, without waiting for their poll interval', async () => {
+    bed = await createSagaTestbed(postgres!);
+    const testbed = bed;
+    const sleeper = createOrchestrator({
+      storage: testbed.storage,
+      definitions: [testbed.saga()],
+      pollIntervalMs: 600_000,
+    });
+    orchestrators.push(sleeper);
+    await sleeper.start();
+    // Another service's connection, in its own transaction: the saga exists once that commits.
+    const elsewhere = await testbed.databases.open('orchestrator');
+    const starter = createOrchestrator({ storage: elsewhere, definitions: [testbed.saga()] });
+    const { sagaId } = await elsewhere.transaction((tx) =>
+      starter.startSaga('three-step', { customer: 'c-n' }, { tx }),
+    );
+    const [record] = await testbed.settled([sagaId], 60_000);
+    expect(record!.status).toBe('completed');
   });
 
   it('run 200 sagas between them: never one saga in both at once, each effect once, every saga final', async () => {

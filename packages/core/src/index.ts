@@ -209,6 +209,7 @@ export {
   type MigrationReport,
   type MigrationStep,
   OUTBOX_CHANNEL,
+  SAGA_CHANNEL,
   type SqlExecutor,
   type Storage,
   type StorageCapabilities,

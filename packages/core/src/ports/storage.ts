@@ -66,6 +66,8 @@ export interface MigrationReport {
 export const OUTBOX_CHANNEL = 'converge_outbox';
 /** The notification channel the SQL log signals on commit (when `notifications` is true). */
 export const LOG_CHANNEL = 'converge_log';
+/** The notification channel a new saga signals on commit (when `notifications` is true), so orchestrators claim it at once. */
+export const SAGA_CHANNEL = 'converge_saga';
 
 /**
  * One database, as Converge uses it: transactions, migrations and the per-feature stores.

@@ -5,7 +5,8 @@
  * States, in prose. A started orchestrator loops: it *claims* up to `concurrency` minus the sagas
  * it is running (only the (name, version) pairs it has registered), hands each claimed saga to a
  * runner (saga-runner.ts) and *waits* — for `pollIntervalMs`, or less when a saga is started in
- * this process or one of its runners finishes. A claim that fails (the database is away) is logged
+ * this process (on PostgreSQL, in any process: a new saga notifies at commit) or one of its
+ * runners finishes. A claim that fails (the database is away) is logged
  * and tried again after a growing backoff. `stop()` ends the loop: no more claims, every runner
  * starts no new call, lets its calls in flight end within their timeouts, records their results
  * and releases its lease; then the orchestrator reports itself stopped.
@@ -29,7 +30,7 @@ import { Waker } from '../core/waker.js';
 import { type FaultInjector, noFaults } from '../ports/fault-points.js';
 import { type Logger, silentLogger } from '../ports/logger.js';
 import type { SagaVersions } from '../ports/saga-store.js';
-import type { Storage, Transaction } from '../ports/storage.js';
+import { SAGA_CHANNEL, type Storage, type Transaction } from '../ports/storage.js';
 import type { SagaDefinition } from './saga-definition.js';
 import { SagaRunner } from './saga-runner.js';
 import { initialSnapshot } from './saga-snapshot.js';
@@ -65,7 +66,8 @@ export interface StartSagaOptions {
   readonly idempotencyKey?: string;
   /**
    * Record the saga in the caller's open transaction (same database): it exists only if that
-   * commits. The orchestrators then pick it up at their next claim.
+   * commits. On PostgreSQL the commit wakes the orchestrators; elsewhere they find it at their
+   * next poll.
    */
   readonly tx?: Transaction;
 }
@@ -122,6 +124,7 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
   let running = false;
   let loop: Promise<void> | null = null;
   let lastBeatAt = Number.NEGATIVE_INFINITY;
+  let unlisten: (() => Promise<void>) | null = null;
 
   async function beat(stopped: boolean): Promise<void> {
     lastBeatAt = Date.now();
@@ -212,6 +215,7 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
       if (running) return;
       await storage.assertSchemaCurrent();
       running = true;
+      unlisten = await listenForStarts(storage, waker, config.logger);
       await beat(false);
       loop = run();
     },
@@ -221,6 +225,8 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
       waker.wake();
       await loop;
       loop = null;
+      await unlisten?.();
+      unlisten = null;
       for (const { runner } of runners.values()) runner.stop();
       await Promise.all([...runners.values()].map(({ done }) => done));
       if (wasRunning) await beat(true);
@@ -246,6 +252,24 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
       return { sagaId: record.id, created };
     },
   };
+}
+
+/**
+ * Wakes the loop when any process starts a saga (PostgreSQL's LISTEN/NOTIFY, when the storage has
+ * notifications); otherwise polling finds it. Resolves to the function that stops listening.
+ */
+async function listenForStarts(
+  storage: Storage,
+  waker: Waker,
+  logger: Logger,
+): Promise<(() => Promise<void>) | null> {
+  if (!storage.capabilities.notifications || storage.listen === undefined) return null;
+  return storage
+    .listen(SAGA_CHANNEL, () => waker.wake())
+    .catch((error: unknown) => {
+      logger.warn({ error: describeError(error) }, 'orchestrator cannot listen for new sagas; polling');
+      return null;
+    });
 }
 
 /** How long a failing claim waits before the next: 100 ms, doubling, at most 5 s. */

@@ -13,7 +13,7 @@ import type {
   SagaWriteOutcome,
 } from '../../ports/saga-store.js';
 import { TERMINAL_SAGA_STATUSES } from '../../ports/saga-store.js';
-import type { Transaction } from '../../ports/storage.js';
+import { SAGA_CHANNEL, type Transaction } from '../../ports/storage.js';
 import {
   byClaimOrder,
   type SagaColumnCodec,
@@ -31,7 +31,10 @@ import { toNumber } from './pg-connection.js';
 const CODEC: SagaColumnCodec = { json: (value) => value, date: (value) => value as Date, token: toNumber };
 const toRecord = (row: SagaRow): SagaRecord => toSagaRecord(row, CODEC);
 
-/** The row and its `started` entry in one statement; `created` is 0 when the idempotency key was taken. */
+/**
+ * The row and its `started` entry in one statement, and a notification on `SAGA_CHANNEL` sent at
+ * commit (a scalar subquery, so that it runs); `created` is 0 when the idempotency key was taken.
+ */
 const START = `
 WITH inserted AS (
   INSERT INTO converge.saga (id, name, version, status, idempotency_key, input, snapshot, transitions, created_at, updated_at)
@@ -42,7 +45,8 @@ WITH inserted AS (
   INSERT INTO converge.saga_transition (saga_id, seq, kind, status, fencing_token, at)
   SELECT id, 1, 'started', 'running', 0, $7::timestamptz FROM inserted
 )
-SELECT count(*)::int AS created FROM inserted`;
+SELECT (SELECT count(*)::int FROM inserted) AS created,
+  (SELECT count(*)::int FROM (SELECT pg_notify('${SAGA_CHANNEL}', '') FROM inserted) notified) AS notified`;
 
 /**
  * The columns every write sets ($2 status … $6 updated_at), and its log entry ($7 kind … $10
