@@ -5,4 +5,11 @@
  */
 
 export { type DemoReport, REPORT_SCHEMA_VERSION, renderReport } from './demo/report.js';
-export { type DemoOptions, type DemoProgress, removeDemoDir, runDemo } from './demo/run-demo.js';
+export {
+  DEMO_PATTERNS,
+  type DemoOptions,
+  type DemoPattern,
+  type DemoProgress,
+  removeDemoDir,
+  runDemo,
+} from './demo/run-demo.js';

@@ -6,9 +6,9 @@
  * Payment's payment gateway, and one message in the broker that is not even JSON. (The two other
  * permanently bad messages travel with the plan: see `plan.ts`.) Bounded in count and in time.
  */
-import { rmSync, writeFileSync } from 'node:fs';
 import { FaultPoint, type Transport } from '@converge/core';
 import type { ServiceName } from '../services/start-service.js';
+import { GatewayOutage } from './gateway-outage.js';
 import type { Random } from './random.js';
 import type { Supervisor } from './supervisor.js';
 
@@ -41,12 +41,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const { random, supervisor } = options;
   const kills: Record<string, number> = {};
   let killCount = 0;
-  let outage: 'before' | 'during' | 'over' = 'before';
-  let outageEndsAt = 0;
+  const outage = new GatewayOutage(options.gatewayDownFile, options.outageMs);
   let malformedInjected = 0;
-  let lastFaultEndedAt = Date.now();
+  const startedAt = Date.now();
   const hardStop = Date.now() + 10 * 60_000;
-  while (Date.now() < hardStop && (!options.workloadDone() || outage !== 'over' || malformedInjected === 0)) {
+  while (Date.now() < hardStop && (!options.workloadDone() || !outage.over || malformedInjected === 0)) {
     await sleep(random.int(300, 900));
     // With few transactions the workload may end first: the outage and the bad message still come.
     const progress = options.workloadDone() ? 1 : options.progress();
@@ -62,15 +61,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         killCount += 1;
       }
     }
-    if (outage === 'before' && progress >= 0.3) {
-      writeFileSync(options.gatewayDownFile, 'the payment gateway is down\n');
-      outage = 'during';
-      outageEndsAt = Date.now() + options.outageMs;
-    } else if (outage === 'during' && Date.now() >= outageEndsAt) {
-      rmSync(options.gatewayDownFile, { force: true });
-      outage = 'over';
-      lastFaultEndedAt = Date.now();
-    }
+    outage.tick(progress);
     if (malformedInjected === 0 && progress >= 0.4) {
       await options.broker.publish([
         {
@@ -84,11 +75,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       malformedInjected = 1;
     }
   }
-  if (outage === 'during') rmSync(options.gatewayDownFile, { force: true });
+  outage.end();
   return {
     kills,
-    dependencyOutages: outage === 'before' ? 0 : 1,
+    dependencyOutages: outage.count,
     malformedInjected,
-    lastFaultEndedAt: Math.max(lastFaultEndedAt, supervisor.lastRecoveredAt),
+    lastFaultEndedAt: Math.max(startedAt, outage.endedAt, supervisor.lastRecoveredAt),
   };
 }

@@ -2,12 +2,22 @@
  * The demo's report: `--json` prints it as one JSON document (the acceptance checks read it);
  * otherwise `renderReport` prints it for people. `schemaVersion` changes when a field changes
  * meaning or goes away; new fields may appear in any version.
+ *
+ * Both patterns report in this one shape. The orchestrated pattern adds `sagas` (counts by status)
+ * and `faultsInjected.participantRefusals`; the fields about messages and dead letters do not
+ * apply to it and are 0 or empty there (see `orchestrated/saga-report.ts` for what each field
+ * means in that pattern).
  */
+import type { SagaStatus } from '@converge/core';
+import { renderSagaReport } from '../orchestrated/saga-report.js';
+import { listCounts, mark } from './report-format.js';
+
 export const REPORT_SCHEMA_VERSION = 1;
 
 export interface DemoReport {
   readonly schemaVersion: typeof REPORT_SCHEMA_VERSION;
-  readonly pattern: 'event';
+  /** `event`: choreographed through events and the outbox; `orchestrated`: sagas calling participants over HTTP. */
+  readonly pattern: 'event' | 'orchestrated';
   /** Where the services kept their data: SQLite files (the default) or PostgreSQL databases. */
   readonly databases: 'sqlite' | 'postgres';
   readonly seed: number;
@@ -49,6 +59,8 @@ export interface DemoReport {
     readonly seamKills: Readonly<Record<string, number>>;
     readonly dependencyOutages: number;
     readonly badMessages: number;
+    /** Orchestrated: the sagas a participant was set up to refuse for good (the unpriced plans). */
+    readonly participantRefusals?: number;
     readonly total: number;
   };
   /** From each business commit until every service applied it (and Audit recorded it), in ms. */
@@ -61,20 +73,20 @@ export interface DemoReport {
   readonly retriedCommands: number;
   /** Services that exited when nobody killed them (must be empty). */
   readonly unexpectedExits: readonly string[];
+  /** Orchestrated only: sagas by status; consistent only when all are `completed` or `compensated`. */
+  readonly sagas?: Readonly<Record<SagaStatus, number>>;
+  /** Orchestrated only: the first problems the check found, in words (empty when consistent). */
+  readonly problems?: readonly string[];
   readonly consistent: boolean;
   readonly seconds: number;
 }
 
 export function renderReport(report: DemoReport): string {
+  if (report.pattern === 'orchestrated') return renderSagaReport(report);
   const faults = report.faultsInjected;
-  const list = (counts: Readonly<Record<string, number>>) =>
-    Object.entries(counts)
-      .map(([name, n]) => `${name} ${n}`)
-      .join(', ');
-  const kills = list(faults.kills);
-  const seams = list(faults.seamKills);
-  const reasons = list(report.deadLetters);
-  const mark = (ok: boolean) => (ok ? 'ok' : 'FAILED');
+  const kills = listCounts(faults.kills);
+  const seams = listCounts(faults.seamKills);
+  const reasons = listCounts(report.deadLetters);
   const ttc = report.timeToConsistencyMs;
   return [
     `Converge demo — customer unsubscribes, event-based, on ${report.databases === 'sqlite' ? 'SQLite files' : 'PostgreSQL'} (seed ${report.seed})`,

@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConvergeError, createOutbox, createSqlLogTransport, type Storage } from '@converge/core';
+import { runOrchestratedDemo } from '../orchestrated/run-orchestrated-demo.js';
 import { openServiceDatabase } from '../services/database.js';
 import { CustomerEvent } from '../services/messages.js';
 import { SERVICES, TABLES } from '../services/start-service.js';
@@ -16,6 +17,7 @@ import { runChaos } from './chaos.js';
 import { check } from './check.js';
 import { createDemoDatabases } from './demo-databases.js';
 import { type Databases, observe } from './observe.js';
+import { percentile } from './percentile.js';
 import { planTransactions } from './plan.js';
 import { seededRandom } from './random.js';
 import { type DemoReport, REPORT_SCHEMA_VERSION } from './report.js';
@@ -23,6 +25,12 @@ import { Supervisor } from './supervisor.js';
 import { runWorkload } from './workload.js';
 
 export interface DemoOptions {
+  /**
+   * `event` (the default): Customer Profile's events, choreographed through outboxes and inboxes.
+   * `orchestrated`: sagas that an orchestrator runs by calling the services over HTTP (see
+   * `orchestrated/run-orchestrated-demo.ts`).
+   */
+  readonly pattern?: DemoPattern;
   /** Business transactions to run. Default 1000; at least 10 with chaos. */
   readonly transactions?: number;
   /** Seeds the plan and the faults. Default: a random seed (printed in the report). */
@@ -41,6 +49,10 @@ export interface DemoOptions {
   readonly onProgress?: (progress: DemoProgress) => void;
 }
 
+/** The eventual-consistency patterns the demo can run. */
+export const DEMO_PATTERNS = ['event', 'orchestrated'] as const;
+export type DemoPattern = (typeof DEMO_PATTERNS)[number];
+
 export interface DemoProgress {
   readonly phase: 'starting' | 'running' | 'converging' | 'done';
   /** Steps of the plan done: the transactions, and with chaos the faulty producer's bad event. */
@@ -58,8 +70,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   const chaos = options.chaos ?? true;
   const transactions = options.transactions ?? 1000;
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
-  validate(transactions, seed, chaos);
+  const pattern = options.pattern ?? 'event';
+  validate(transactions, seed, chaos, pattern);
   const dir = prepareDir(options.dir);
+  if (pattern === 'orchestrated') {
+    return runOrchestratedDemo({ options, seed, transactions, chaos, dir, startedAt: started });
+  }
   const random = seededRandom(seed);
   const plan = planTransactions(random, transactions, chaos);
   const progress = (phase: DemoProgress['phase'], done: number) =>
@@ -222,7 +238,14 @@ function prepareDir(dir: string | undefined): string {
   return path;
 }
 
-function validate(transactions: number, seed: number, chaos: boolean): void {
+function validate(transactions: number, seed: number, chaos: boolean, pattern: string): void {
+  if (!(DEMO_PATTERNS as readonly string[]).includes(pattern)) {
+    throw new ConvergeError(
+      'CONFIG_INVALID',
+      `--pattern must be one of ${DEMO_PATTERNS.join(', ')} (got '${pattern}').`,
+      { details: { field: 'pattern' } },
+    );
+  }
   const least = chaos ? 10 : 1;
   if (!Number.isSafeInteger(transactions) || transactions < least || transactions > 1_000_000) {
     throw new ConvergeError(
@@ -240,9 +263,4 @@ function validate(transactions: number, seed: number, chaos: boolean): void {
       },
     );
   }
-}
-
-function percentile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
 }

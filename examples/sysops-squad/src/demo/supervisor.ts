@@ -1,7 +1,9 @@
 /**
  * Runs each Sysops Squad service as its own OS process, restarts one that the chaos killed, and
  * kills with SIGKILL on request. A service that exits by itself (not killed) is a failure of the
- * reference system: it is restarted too, and reported.
+ * reference system: it is restarted too, and reported. The event demo's services run
+ * `services/main.js <name>`; a spec may name another script (the orchestrated variant's
+ * participants and orchestrator instances).
  *
  * Every child is ended by its PID in `stopAll()`; nothing here outlives the demo.
  */
@@ -12,27 +14,30 @@ import type { ServiceName } from '../services/start-service.js';
 
 const MAIN = join(import.meta.dirname, '..', 'services', 'main.js');
 
-export interface ServiceSpec {
-  readonly name: ServiceName;
+export interface ServiceSpec<Name extends string = ServiceName> {
+  readonly name: Name;
   readonly env: Readonly<Record<string, string>>;
+  /** The script to run and its arguments. Default: `services/main.js <name>`. */
+  readonly main?: string;
+  readonly args?: readonly string[];
 }
 
-export class Supervisor {
-  readonly #specs: ReadonlyMap<ServiceName, ServiceSpec>;
+export class Supervisor<Name extends string = ServiceName> {
+  readonly #specs: ReadonlyMap<Name, ServiceSpec<Name>>;
   readonly #logDir: string;
-  readonly #running = new Map<ServiceName, { child: ChildProcess; startedAt: number; ready: boolean }>();
-  readonly #logs = new Map<ServiceName, WriteStream>();
+  readonly #running = new Map<Name, { child: ChildProcess; startedAt: number; ready: boolean }>();
+  readonly #logs = new Map<Name, WriteStream>();
   readonly #unexpectedExits: string[] = [];
   readonly #killed = new Set<ChildProcess>();
   /** The planned crash (`SYSOPS_CRASH_AT`) of each service's next incarnation, if any. */
-  readonly #crashPlans = new Map<ServiceName, string>();
+  readonly #crashPlans = new Map<Name, string>();
   /** Planned crashes that happened, by fault point. */
   readonly seamCrashes: Record<string, number> = {};
   #stopping = false;
   /** When the last restarted service said it was ready. */
   lastRecoveredAt = 0;
 
-  constructor(specs: readonly ServiceSpec[], logDir: string) {
+  constructor(specs: readonly ServiceSpec<Name>[], logDir: string) {
     this.#specs = new Map(specs.map((spec) => [spec.name, spec]));
     this.#logDir = logDir;
   }
@@ -48,7 +53,7 @@ export class Supervisor {
   }
 
   /** Services running and ready for at least `minAgeMs`. */
-  killable(minAgeMs: number, now = Date.now()): ServiceName[] {
+  killable(minAgeMs: number, now = Date.now()): Name[] {
     return [...this.#running.entries()]
       .filter(([, entry]) => entry.ready && now - entry.startedAt >= minAgeMs)
       .map(([name]) => name);
@@ -58,7 +63,7 @@ export class Supervisor {
    * SIGKILLs `name`; it is started again after `restartAfterMs`, with `crashAt` (`point:n`) as
    * its planned crash when given.
    */
-  kill(name: ServiceName, restartAfterMs: number, crashAt?: string): void {
+  kill(name: Name, restartAfterMs: number, crashAt?: string): void {
     const entry = this.#running.get(name);
     if (entry === undefined) return;
     if (crashAt !== undefined) this.#crashPlans.set(name, crashAt);
@@ -85,13 +90,13 @@ export class Supervisor {
     for (const log of this.#logs.values()) log.end();
   }
 
-  #start(name: ServiceName): Promise<void> {
+  #start(name: Name): Promise<void> {
     const spec = this.#specs.get(name);
     if (spec === undefined || this.#stopping) return Promise.resolve();
     const log = this.#log(name);
     const crashAt = this.#crashPlans.get(name);
     this.#crashPlans.delete(name);
-    const child = spawn(process.execPath, [MAIN, name], {
+    const child = spawn(process.execPath, [spec.main ?? MAIN, ...(spec.args ?? [name])], {
       env: { ...process.env, ...spec.env, SYSOPS_CRASH_AT: crashAt ?? '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -131,7 +136,7 @@ export class Supervisor {
     });
   }
 
-  #log(name: ServiceName): WriteStream {
+  #log(name: Name): WriteStream {
     let log = this.#logs.get(name);
     if (log === undefined) {
       log = createWriteStream(join(this.#logDir, `${name}.log`), { flags: 'a' });

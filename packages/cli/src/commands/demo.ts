@@ -38,7 +38,12 @@ export function addDemoCommand(program: Command, context: CliContext): Command {
       'a PostgreSQL server on which to create a database per service (dropped after a consistent run) instead of SQLite files',
     )
     .addOption(
-      new Option('--pattern <name>', 'the eventual-consistency pattern').choices(['event']).default('event'),
+      new Option(
+        '--pattern <name>',
+        'the eventual-consistency pattern: event (choreographed through events) or orchestrated (sagas calling the services over HTTP)',
+      )
+        .choices(['event', 'orchestrated'])
+        .default('event'),
     )
     .option('--timeout <seconds>', 'how long to wait for convergence after the last transaction', '120')
     .addOption(jsonOption())
@@ -54,9 +59,15 @@ export function addDemoCommand(program: Command, context: CliContext): Command {
       const { removeDemoDir, renderReport, runDemo } = await import('@converge/sysops-squad');
       let progress: ReturnType<CliContext['terminal']['progress']> | undefined;
       let reported = 0;
+      const orchestrated = options.pattern === 'orchestrated';
       if (options.json !== true)
-        context.output.log('Starting Customer Profile, Support Contract, Billing Payment and Audit…');
+        context.output.log(
+          orchestrated
+            ? 'Starting Customer Profile, Support Contract, Billing Payment and two orchestrator instances…'
+            : 'Starting Customer Profile, Support Contract, Billing Payment and Audit…',
+        );
       const report = await runDemo({
+        pattern: orchestrated ? 'orchestrated' : 'event',
         transactions,
         chaos: options.chaos,
         convergeTimeoutMs: timeoutSeconds * 1000,
