@@ -82,6 +82,12 @@ export class SagaRunner {
     try {
       await this.#drive();
     } catch (error) {
+      // A bug (a definition changed under its name and version, an invalid event): never a hot loop,
+      // the saga waits for its lease to expire and the log says why.
+      this.#options.logger.error(
+        { sagaId: this.#id, error: describeError(error) },
+        `saga ${this.#id} cannot be run: ${describeError(error).message}`,
+      );
       this.#giveUp('failed', error);
     } finally {
       clearInterval(renewal);
@@ -195,7 +201,7 @@ export class SagaRunner {
     const message =
       why === 'fenced'
         ? `saga ${this.#id}: another orchestrator holds it now (fencing token ${this.#token} is stale); giving it up`
-        : `saga ${this.#id}: a write failed, so its outcome is unknown; giving the saga up until its lease expires`;
+        : `saga ${this.#id}: a write failed or could not be made, so its outcome is unknown; giving the saga up until its lease expires`;
     this.#options.logger.warn(
       {
         sagaId: this.#id,
