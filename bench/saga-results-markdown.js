@@ -48,7 +48,7 @@ export function renderSagaSection(results) {
     `- ${machine.postgres.split(' on ')[0]}; ${Object.entries(machine.postgresSettings)
       .map(([k, v]) => `\`${k}=${v}\``)
       .join(', ')}`,
-    `- DBOS Transact \`@dbos-inc/dbos-sdk\` ${settings.dbosVersion}. The engine under test, its participants and PostgreSQL share this machine (others may use it too: compare ratios, not absolute rates).`,
+    `- Converge at commit ${settings.revision}; DBOS Transact \`@dbos-inc/dbos-sdk\` ${settings.dbosVersion}. The engine under test, its participants and PostgreSQL share this machine (others may use it too: compare ratios, not absolute rates).`,
     '',
     '### Settings',
     '',

@@ -16,6 +16,7 @@
  * BENCH_RAW_SECONDS (a, default 8), BENCH_SAGA_SECONDS (measured window, default 5),
  * BENCH_SAGA_ROUNDS (default 4).
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { measureRawCeiling, positiveFromEnv as positive, runToEnd, startBenchRun } from './bench-run.js';
 import { BenchChild } from './children.js';
@@ -71,6 +72,17 @@ async function waitForBackendsGone(name) {
 function dbosVersion() {
   const path = new URL('../node_modules/@dbos-inc/dbos-sdk/package.json', import.meta.url);
   return JSON.parse(readFileSync(path, 'utf8')).version;
+}
+
+/** The commit measured, and whether @converge/core's sources differed from it (others' work in progress). */
+function sourceRevision() {
+  const git = (...args) => execFileSync('git', args, { encoding: 'utf8' }).trim();
+  try {
+    const dirty = git('status', '--porcelain', '--', 'packages/core/src') !== '';
+    return `${git('rev-parse', '--short', 'HEAD')}${dirty ? ' with uncommitted changes in packages/core/src' : ''}`;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
 }
 
 const databaseName = (url) => new URL(url).pathname.slice(1);
@@ -130,6 +142,7 @@ async function runSystem(system, urls, concurrency) {
 }
 
 async function main() {
+  const revision = sourceRevision();
   const machine = await describeMachine(databases);
   log(`${machine.cores} cores, synchronous_commit=${machine.postgresSettings.synchronous_commit}`);
 
@@ -169,6 +182,7 @@ async function main() {
       ...SETTINGS,
       steps: STEPS,
       dbosVersion: dbosVersion(),
+      revision,
       totalSeconds: Math.round(elapsedSeconds()),
     },
     raw,
