@@ -44,7 +44,11 @@ const deadline = Date.now() + 60_000;
 let record;
 while (Date.now() < deadline) {
   record = await storage.sagas.get(sagaId);
-  if (record !== undefined && (TERMINAL_SAGA_STATUSES.has(record.status) || record.status === 'needs-attention')) break;
+  if (
+    record !== undefined &&
+    (TERMINAL_SAGA_STATUSES.has(record.status) || record.status === 'needs-attention')
+  )
+    break;
   await new Promise((resolve) => setTimeout(resolve, 25));
 }
 await orchestrator.stop();

@@ -62,6 +62,7 @@ const CONFIGURATION_CODES: ReadonlySet<string> = new Set([
 /** Error codes that mean "what you named does not exist" (4) or "it is not in a state for that" (5). */
 const NOT_FOUND_CODES: ReadonlySet<string> = new Set(['DEAD_LETTER_NOT_FOUND', 'SAGA_NOT_FOUND']);
 const CONFLICT_CODES: ReadonlySet<string> = new Set([
+  'SAGA_BUSY',
   'DEAD_LETTER_NOT_OPEN',
   'DEAD_LETTER_NOT_REPLAYABLE',
   'OWNERSHIP_PLAN_CHANGED',

@@ -6,7 +6,14 @@
  * fenced off (its next write is refused) and the running orchestrators take the saga up again at
  * their next claim. An action that does not fit the saga's state changes nothing (exit 5).
  */
-import { applyOperatorAction, type OperatorActionKind } from '@converge/core';
+import {
+  applyOperatorAction,
+  ConvergeError,
+  type OperatorActionKind,
+  type OperatorEvent,
+  type SagaRecord,
+  type Storage,
+} from '@converge/core';
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
 import { addDatabaseOptions, type DatabaseCommandOptions, examplesHelp } from '../common-options.js';
@@ -54,10 +61,7 @@ export function addSagaActionCommand(saga: Command, verb: OperatorActionKind, co
         reason: requiredText(options.reason, '--reason <text>'),
       };
       await withDatabase(options, context, async (storage) => {
-        const before = await loadSaga(storage, sagaId);
-        const { write } = applyOperatorAction(before.snapshot, event, new Date());
-        const after = await storage.sagas.intervene(sagaId, write);
-        if (after === undefined) throw sagaNotFound(storage, sagaId);
+        const { before, after } = await intervene(storage, sagaId, event);
         const result = {
           action: verb,
           id: after.id,
@@ -79,6 +83,34 @@ export function addSagaActionCommand(saga: Command, verb: OperatorActionKind, co
         );
       });
     });
+}
+
+/** How often an action is decided again when an orchestrator moved the saga on meanwhile. */
+const MAX_DECISIONS = 5;
+
+/**
+ * Reads the saga, decides the action's write from what was read, and records it only if the saga
+ * has not moved on since (`expectedTransitions`): a completion racing a `cancel` is never
+ * overwritten. When it has moved on, the action is decided again on the new state, which may now
+ * refuse it (`SAGA_ACTION_INVALID`, exit 5).
+ */
+async function intervene(
+  storage: Storage,
+  sagaId: string,
+  event: OperatorEvent,
+): Promise<{ before: SagaRecord; after: SagaRecord }> {
+  for (let decision = 1; ; decision += 1) {
+    const before = await loadSaga(storage, sagaId);
+    const { write } = applyOperatorAction(before.snapshot, event, new Date());
+    const after = await storage.sagas.intervene(sagaId, write, before.transitions);
+    if (after === undefined) throw sagaNotFound(storage, sagaId);
+    if (after !== 'changed') return { before, after };
+    if (decision === MAX_DECISIONS)
+      throw new ConvergeError(
+        'SAGA_BUSY',
+        `Saga ${sagaId} kept moving on while the ${event.kind} was being recorded (${MAX_DECISIONS} tries); nothing was changed. Try again, or stop its orchestrators first.`,
+      );
+  }
 }
 
 function requiredText(text: string, option: string): string {

@@ -178,8 +178,17 @@ export interface SagaStore {
    * An operator's action, outside any lease: takes the saga over (increments the token, so a
    * running holder is fenced off), records the transition with `detail` {actor, reason, …}, and
    * sets status/snapshot/wakeAt. Returns the new record, or undefined if there is no such saga.
+   *
+   * `expectedTransitions` is the `transitions` count of the record the write was computed from:
+   * when an orchestrator recorded a transition in between (a completion racing a `cancel`), the
+   * write would overwrite it, so nothing is written and `'changed'` comes back — read again and
+   * decide again.
    */
-  intervene(id: string, write: SagaWrite): Promise<SagaRecord | undefined>;
+  intervene(
+    id: string,
+    write: SagaWrite,
+    expectedTransitions?: number,
+  ): Promise<SagaRecord | 'changed' | undefined>;
   get(id: string): Promise<SagaRecord | undefined>;
   list(filter: SagaListFilter): Promise<SagaRecord[]>;
   /** The transition log of one saga, in order. */

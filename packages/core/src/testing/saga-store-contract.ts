@@ -347,6 +347,25 @@ function describeFencing(context: Context): void {
       expect((await sagas.claim('other', LEASE_MS, 1, at(0)))[0]?.fencingToken).toBe(4);
       expect(await sagas.intervene(newMessageId(), sagaWrite())).toBeUndefined();
     });
+
+    it('intervene with the transitions it was decided on writes nothing once the saga moved on', async () => {
+      const { sagas } = context.storage;
+      const { record } = await sagas.start(sagaStart());
+      const [claimed] = await sagas.claim('holder', LEASE_MS, 1, at(0));
+      // The operator read the saga at 1 transition; the orchestrator completes it meanwhile.
+      const completed = sagaWrite({ status: 'completed' }, { kind: 'saga-completed' });
+      expect(await sagas.record(record.id, claimed!.fencingToken, completed)).toBe('recorded');
+      const cancel = sagaWrite(
+        { status: 'failed', reason: 'cancelled' },
+        { kind: 'operator', detail: { action: 'cancel' } },
+      );
+      expect(await sagas.intervene(record.id, cancel, 1)).toBe('changed');
+      expect(await sagas.get(record.id)).toMatchObject({ status: 'completed', transitions: 2 });
+      expect(await sagas.transitions(record.id)).toHaveLength(2);
+      // Decided on what is there now, it is recorded.
+      expect(await sagas.intervene(record.id, cancel, 2)).toMatchObject({ status: 'failed', transitions: 3 });
+      expect(await sagas.intervene(newMessageId(), cancel, 1)).toBeUndefined();
+    });
   });
 }
 

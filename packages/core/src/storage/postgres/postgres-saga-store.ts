@@ -73,7 +73,7 @@ const INTERVENE = `
 WITH updated AS (
   UPDATE converge.saga s SET ${WRITE_SET},
     fencing_token = s.fencing_token + 1, lease_owner = NULL, lease_expires_at = NULL
-  WHERE id = $1
+  WHERE id = $1 AND ($11::int IS NULL OR transitions = $11)
   RETURNING *
 ), logged AS (
   ${LOG_WRITE}
@@ -196,11 +196,20 @@ export class PostgresSagaStore implements SagaStore {
     ]);
   }
 
-  async intervene(id: string, write: SagaWrite): Promise<SagaRecord | undefined> {
+  async intervene(
+    id: string,
+    write: SagaWrite,
+    expectedTransitions?: number,
+  ): Promise<SagaRecord | 'changed' | undefined> {
     if (!isUuid(id)) return undefined;
-    const { rows } = await this.#connection.query<SagaRow>(INTERVENE, writeValues(id, write));
+    const { rows } = await this.#connection.query<SagaRow>(INTERVENE, [
+      ...writeValues(id, write),
+      expectedTransitions ?? null,
+    ]);
     const row = rows[0];
-    return row === undefined ? undefined : toRecord(row);
+    if (row !== undefined) return toRecord(row);
+    // Nothing updated: either there is no such saga, or it moved on since it was read.
+    return expectedTransitions === undefined || (await this.get(id)) === undefined ? undefined : 'changed';
   }
 
   async get(id: string): Promise<SagaRecord | undefined> {

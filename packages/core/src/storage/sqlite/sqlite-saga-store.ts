@@ -133,17 +133,26 @@ export class SqliteSagaStore implements SagaStore {
     });
   }
 
-  intervene(id: string, write: SagaWrite): Promise<SagaRecord | undefined> {
+  intervene(
+    id: string,
+    write: SagaWrite,
+    expectedTransitions?: number,
+  ): Promise<SagaRecord | 'changed' | undefined> {
     return this.#connection.transaction((_tx, statements) => {
+      const expected = expectedTransitions ?? null;
       const row = statements.get<SagaRow>(
         `UPDATE converge_saga SET status = ?, snapshot = ?, wake_at = ?, reason = ?,
            transitions = transitions + 1, updated_at = ?,
            fencing_token = fencing_token + 1, lease_owner = NULL, lease_expires_at = NULL
-         WHERE id = ?
+         WHERE id = ? AND (? IS NULL OR transitions = ?)
          RETURNING *`,
-        [...rowValues(write), id],
+        [...rowValues(write), id, expected, expected],
       );
-      if (row === undefined) return undefined;
+      if (row === undefined) {
+        // Nothing updated: either there is no such saga, or it moved on since it was read.
+        const exists = statements.get('SELECT 1 AS found FROM converge_saga WHERE id = ?', [id]);
+        return exists === undefined || expected === null ? undefined : 'changed';
+      }
       insertTransition(statements, id, row.transitions as number, row.fencing_token as number, write);
       return toRecord(row);
     });
