@@ -291,6 +291,13 @@ export {
   StepStatus,
 } from './saga/saga-snapshot.js';
 export {
+  SAGA_START_REQUESTED,
+  type SagaStartRequest,
+  type SagaStartRequestOptions,
+  sagaStartHandler,
+  sagaStartRequest,
+} from './saga/saga-start-request.js';
+export {
   type ApplyEventOptions,
   applyEvent,
   nextActions,
