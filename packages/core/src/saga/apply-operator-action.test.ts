@@ -4,7 +4,7 @@ import { SagaStatus } from '../ports/saga-store.js';
 import { applyOperatorAction } from './apply-operator-action.js';
 import type { OperatorEvent } from './saga-event.js';
 import { SagaRun, sagaOf, T0 } from './saga-fixture.js';
-import { applyEvent } from './saga-state-machine.js';
+import { applyEvent, nextActions } from './saga-state-machine.js';
 
 const operator = { actor: 'alice', reason: 'billing fixed the card processor' };
 const later = new Date(T0.getTime() + 60_000);
@@ -121,5 +121,23 @@ describe('applyOperatorAction (no definition)', () => {
     }
     expect(isConvergeError(caught) && caught.code).toBe('SAGA_SNAPSHOT_INVALID');
     expect((caught as Error).message).toContain('(format 2)');
+  });
+
+  it('an undo with nothing to compensate is ended by the orchestrator: settle, then compensated', () => {
+    // a completed but has no compensation; b never ran. The CLI cannot know a has none.
+    const run = new SagaRun(sagaOf([['a'], ['b']], { withoutCompensation: ['a'] }));
+    run.run('a');
+    const undo = applyOperatorAction(stored(run), { kind: 'compensate', ...operator }, later);
+    expect(undo.snapshot.status).toBe(SagaStatus.COMPENSATING);
+    const plan = nextActions(undo.snapshot, run.definition, later, { sagaId: 's', fencingToken: 2 });
+    expect(plan).toMatchObject({ actions: [], waitUntil: null, halted: false, settle: true });
+    const settled = applyEvent(undo.snapshot, { kind: 'saga-settled' }, run.definition, later);
+    expect(settled.write).toMatchObject({
+      status: SagaStatus.COMPENSATED,
+      transition: { kind: 'saga-settled', step: null, attempt: null },
+    });
+    expect(
+      nextActions(settled.snapshot, run.definition, later, { sagaId: 's', fencingToken: 2 }).halted,
+    ).toBe(true);
   });
 });

@@ -99,8 +99,18 @@ export interface OperatorEvent {
   readonly reason: string;
 }
 
+/**
+ * The saga has nothing left to do but end: an operator's `compensate` (applied without the
+ * definition) left it `compensating` with no step that has a compensation to run. The
+ * orchestrator, which has the definition, records it when `nextActions` says `settle`.
+ */
+export interface SagaSettledEvent {
+  readonly kind: 'saga-settled';
+}
+
 /** Every event `applyEvent` takes. */
 export type SagaEvent =
+  | SagaSettledEvent
   | StepStartedEvent
   | StepSucceededEvent
   | StepFailedEvent

@@ -110,6 +110,10 @@ export class SagaRunner {
       const now = this.#options.clock();
       const plan = nextActions(this.#snapshot, this.#definition, now, lease);
       if (plan.halted) return;
+      if (plan.settle) {
+        if (!(await this.#record({ kind: 'saga-settled' }))) return;
+        continue;
+      }
       if (!this.#stopping) {
         for (const action of plan.actions) if (!(await this.#begin(action))) return;
       }

@@ -42,7 +42,7 @@ describe('saga state machine: forward', () => {
     expect(first).toMatchObject({ kind: 'run-step', attempt: 1, reissue: false, timeoutMs: 30_000 });
     expect(first.idempotencyKey).toBe(`${run.sagaId}:profile`);
     // Its own call is in flight: nothing to start, wait for its deadline.
-    expect(run.plan()).toEqual({ actions: [], waitUntil: new Date(T0.getTime() + 30_000), halted: false });
+    expect(run.plan()).toEqual({ actions: [], waitUntil: new Date(T0.getTime() + 30_000), halted: false, settle: false });
     run.succeed('profile', { profileId: 7 });
     run.run('contract');
     run.start('billing');
@@ -50,7 +50,7 @@ describe('saga state machine: forward', () => {
     expect(last.status).toBe(SagaStatus.COMPLETED);
     expect(last.wakeAt).toBeNull();
     expect(run.snapshot.steps.profile?.output).toEqual({ profileId: 7 });
-    expect(run.plan()).toEqual({ actions: [], waitUntil: null, halted: true });
+    expect(run.plan()).toEqual({ actions: [], waitUntil: null, halted: true, settle: false });
     expect(run.log()).toEqual([
       'step-started profile',
       'step-succeeded profile',
@@ -87,7 +87,7 @@ describe('saga state machine: forward', () => {
       failures: 1,
       retryAt: retryAt.toISOString(),
     });
-    expect(run.plan()).toEqual({ actions: [], waitUntil: retryAt, halted: false });
+    expect(run.plan()).toEqual({ actions: [], waitUntil: retryAt, halted: false, settle: false });
     run.advance(1_000);
     run.start('b');
     run.advance(100);
@@ -235,7 +235,7 @@ describe('saga state machine: compensation', () => {
     );
     expect(stuck.transition.detail).toMatchObject({ undone: ['b'], givenUp: true });
     expect(run.snapshot.steps.a?.status).toBe('compensation-failed');
-    expect(run.plan()).toEqual({ actions: [], waitUntil: null, halted: true });
+    expect(run.plan()).toEqual({ actions: [], waitUntil: null, halted: true, settle: false });
 
     const resumed = run.apply({ kind: 'resume', ...operator });
     expect(resumed).toMatchObject({ status: SagaStatus.COMPENSATING, reason: null, wakeAt: null });

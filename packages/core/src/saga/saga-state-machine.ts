@@ -59,7 +59,7 @@ import { backoffDelayMs } from '../core/retry-policy.js';
 import { SagaStatus, type SagaWrite } from '../ports/saga-store.js';
 import type { SagaDefinition, SagaStep } from './saga-definition.js';
 import { compensationIdempotencyKey, stepIdempotencyKey } from './saga-definition.js';
-import type { OperatorEvent, ReportedError, SagaEvent } from './saga-event.js';
+import type { OperatorEvent, ReportedError, SagaEvent, SagaSettledEvent } from './saga-event.js';
 import { applyOperatorEvent } from './saga-operator-actions.js';
 import { type SagaSnapshot, type StepError, type StepSnapshot, StepStatus } from './saga-snapshot.js';
 import { checkSnapshot, eventError, latestToUndo, type SagaChange, settle, withStep } from './saga-steps.js';
@@ -85,6 +85,11 @@ export interface SagaPlan {
   readonly waitUntil: Date | null;
   /** True when nothing happens without an operator: the saga is final or `needs-attention`. */
   readonly halted: boolean;
+  /**
+   * True when the saga has nothing left to run and only needs its end recorded: record a
+   * `saga-settled` event (an operator's `compensate` left nothing with a compensation to undo).
+   */
+  readonly settle: boolean;
 }
 
 /** The orchestrator's hold on the saga: its id and the fencing token of the current lease. */
@@ -120,8 +125,12 @@ export function nextActions(
   const plan = new PlanBuilder(lease, now);
   if (snapshot.status === SagaStatus.RUNNING) planForward(snapshot, definition, plan);
   else if (snapshot.status === SagaStatus.COMPENSATING) planUndo(snapshot, definition, plan);
-  else return { actions: [], waitUntil: null, halted: true };
-  return plan.result();
+  else return { actions: [], waitUntil: null, halted: true, settle: false };
+  const result = plan.result();
+  const idle = result.actions.length === 0 && result.waitUntil === null;
+  return idle && settle(snapshot, definition).status !== snapshot.status
+    ? { ...result, settle: true }
+    : result;
 }
 
 class PlanBuilder {
@@ -168,6 +177,7 @@ class PlanBuilder {
       actions: this.actions,
       waitUntil: this.earliest === null ? null : new Date(this.earliest),
       halted: false,
+      settle: false,
     };
   }
 }
@@ -214,9 +224,12 @@ export function applyEvent(
 ): SagaTransitionResult {
   checkSnapshot(snapshot, definition);
   const random = options.random ?? Math.random;
-  const change = isOperatorEvent(event)
-    ? applyOperatorEvent(snapshot, event, definition)
-    : applyCallEvent(snapshot, event, definition, now, random);
+  const change: SagaChange =
+    event.kind === 'saga-settled'
+      ? { snapshot, step: null, attempt: null, detail: { settled: settle(snapshot, definition).status } }
+      : isOperatorEvent(event)
+        ? applyOperatorEvent(snapshot, event, definition)
+        : applyCallEvent(snapshot, event, definition, now, random);
   const next = settle({ ...change.snapshot, updatedAt: now.toISOString() }, definition);
   return {
     snapshot: next,
@@ -237,7 +250,7 @@ function isOperatorEvent(event: SagaEvent): event is OperatorEvent {
 
 function applyCallEvent(
   snapshot: SagaSnapshot,
-  event: Exclude<SagaEvent, OperatorEvent>,
+  event: Exclude<SagaEvent, OperatorEvent | SagaSettledEvent>,
   definition: SagaDefinition,
   now: Date,
   random: () => number,
@@ -327,7 +340,10 @@ function startAttempt(
   };
 }
 
-type ResultEvent = Exclude<SagaEvent, OperatorEvent | { kind: 'step-started' | 'compensation-started' }>;
+type ResultEvent = Exclude<
+  SagaEvent,
+  OperatorEvent | SagaSettledEvent | { kind: 'step-started' | 'compensation-started' }
+>;
 
 function checkInFlight(
   snapshot: SagaSnapshot,
