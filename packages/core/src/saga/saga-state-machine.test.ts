@@ -42,7 +42,12 @@ describe('saga state machine: forward', () => {
     expect(first).toMatchObject({ kind: 'run-step', attempt: 1, reissue: false, timeoutMs: 30_000 });
     expect(first.idempotencyKey).toBe(`${run.sagaId}:profile`);
     // Its own call is in flight: nothing to start, wait for its deadline.
-    expect(run.plan()).toEqual({ actions: [], waitUntil: new Date(T0.getTime() + 30_000), halted: false, settle: false });
+    expect(run.plan()).toEqual({
+      actions: [],
+      waitUntil: new Date(T0.getTime() + 30_000),
+      halted: false,
+      settle: false,
+    });
     run.succeed('profile', { profileId: 7 });
     run.run('contract');
     run.start('billing');
@@ -168,6 +173,24 @@ describe('saga state machine: forward', () => {
 });
 
 describe('saga state machine: compensation', () => {
+  it('undoes a step whose earlier attempt had an unknown outcome and whose retry had not run yet', () => {
+    // b's first attempt failed retryably (it may have applied) and waits for its retry when its
+    // sibling c fails for good: b is undone too, before a, with its compensation key.
+    const run = new SagaRun(sagaOf([['a'], ['b', 'c']]));
+    run.run('a');
+    run.start('b');
+    run.start('c');
+    run.fail('b', true);
+    run.fail('c', false);
+    expect(run.snapshot.status).toBe('compensating');
+    expect(run.plan().actions).toMatchObject([
+      { kind: 'run-compensation', step: 'b', idempotencyKey: `${run.sagaId}:b:compensate` },
+    ]);
+    run.startCompensation('b');
+    run.compensated('b');
+    expect(run.plan().actions).toMatchObject([{ kind: 'run-compensation', step: 'a' }]);
+  });
+
   it('undoes completed steps in reverse order, never the failed, pending or uncompensatable ones', () => {
     const run = new SagaRun(sagaOf([['a'], ['b'], ['c'], ['d'], ['e']], { withoutCompensation: ['b'] }));
     for (const step of ['a', 'b', 'c']) run.run(step);

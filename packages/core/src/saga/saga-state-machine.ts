@@ -204,6 +204,8 @@ function planUndo(snapshot: SagaSnapshot, definition: SagaDefinition, plan: Plan
   if (step === undefined) return;
   const state = snapshot.steps[step.name]!;
   if (state.inFlight !== null) plan.inFlight('run-compensation', step, state);
+  // A pending step's retryAt is its forward retry's, not a compensation's backoff: undo it now.
+  else if (state.status === StepStatus.PENDING) plan.run('run-compensation', step, state, false);
   else plan.whenDue('run-compensation', step, state);
 }
 

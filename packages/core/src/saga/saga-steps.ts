@@ -28,7 +28,11 @@ export function withStep(snapshot: SagaSnapshot, name: string, state: StepSnapsh
  */
 export function mayHaveApplied(state: StepSnapshot): boolean {
   if (state.status === StepStatus.SUCCEEDED) return true;
-  return state.status === StepStatus.FAILED && state.lastError?.retryable === true;
+  // FAILED: its last attempt's outcome is unknown. PENDING: an earlier attempt's outcome is
+  // unknown and its retry has not run yet when the saga turned to undoing (a sibling in a
+  // parallel group failed for good, or an operator said compensate).
+  const unknown = state.status === StepStatus.FAILED || state.status === StepStatus.PENDING;
+  return unknown && state.lastError?.retryable === true;
 }
 
 /**
