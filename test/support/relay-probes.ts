@@ -147,6 +147,7 @@ export function probeOutbox(
     evidence: storage.evidence,
     sagas: storage.sagas,
     idempotency: storage.idempotency,
+    pendingMarkers: storage.pendingMarkers,
     // The test's databases own the real storage and close it; the relay never closes storage.
     close: async () => {},
   };

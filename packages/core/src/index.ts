@@ -148,6 +148,12 @@ export {
   problemResponse,
 } from './participant/participant-responses.js';
 export {
+  markPending,
+  type SagaCallKey,
+  sagaCallOf,
+  settlePending,
+} from './participant/pending-markers.js';
+export {
   type PruneIdempotencyKeysOptions,
   pruneIdempotencyKeys,
 } from './participant/prune-idempotency-keys.js';
@@ -190,6 +196,15 @@ export type {
   RelayList,
   RelayRecord,
 } from './ports/outbox-store.js';
+export type {
+  MarkOutcome,
+  PendingMark,
+  PendingMarker,
+  PendingMarkerStore,
+  PendingTarget,
+  SkipPendingOptions,
+  SqlCondition,
+} from './ports/pending-marker-store.js';
 export {
   type ClaimedSaga,
   type OrchestratorHeartbeat,

@@ -8,6 +8,7 @@ import type { IdempotencyStore } from './idempotency-store.js';
 import type { InboxStore } from './inbox-store.js';
 import type { LogStore } from './log-store.js';
 import type { OutboxStore } from './outbox-store.js';
+import type { PendingMarkerStore } from './pending-marker-store.js';
 import type { SagaStore } from './saga-store.js';
 
 /** Runs SQL in the adapter's own dialect and placeholder style (`$1` for PostgreSQL, `?` for SQLite). */
@@ -109,6 +110,8 @@ export interface Storage {
   readonly sagas: SagaStore;
   /** Participant idempotency keys with their stored responses (see `runIdempotent`). */
   readonly idempotency: IdempotencyStore;
+  /** Participants' pending markers: rows changed by a saga not yet ended (see `PendingMarkerStore`). */
+  readonly pendingMarkers: PendingMarkerStore;
   /** Closes connections this storage opened itself (never the caller's own pool or database). */
   close(): Promise<void>;
 }

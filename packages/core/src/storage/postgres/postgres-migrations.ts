@@ -236,6 +236,24 @@ CREATE TABLE converge.saga_orchestrator (
 );
 `,
   }),
+  Object.freeze({
+    version: 7,
+    name: 'pending markers',
+    // A participant's note that a row was changed by a saga not yet ended, written and removed in
+    // the step's own transaction; readers skip marked rows with NOT EXISTS on the primary key.
+    // One saga holds a row at a time. `saga_id` is text: the saga lives in another database.
+    sql: `
+CREATE TABLE converge.pending_marker (
+  resource text NOT NULL,
+  key text NOT NULL,
+  saga_id text NOT NULL,
+  step text NOT NULL,
+  since timestamptz NOT NULL,
+  PRIMARY KEY (resource, key)
+);
+CREATE INDEX pending_marker_saga ON converge.pending_marker (saga_id);
+`,
+  }),
 ]);
 
 /** The newest schema version this build knows. */

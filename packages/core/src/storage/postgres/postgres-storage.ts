@@ -13,6 +13,7 @@ import { PostgresLogStore } from './postgres-log-store.js';
 import { POSTGRES_SCHEMA_VERSION } from './postgres-migrations.js';
 import { migratePostgres, readPostgresSchemaVersion } from './postgres-migrator.js';
 import { PostgresOutboxStore } from './postgres-outbox-store.js';
+import { postgresPendingMarkerStore } from './postgres-pending-marker-store.js';
 import { PostgresSagaStore } from './postgres-saga-store.js';
 
 /**
@@ -86,6 +87,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Storage 
     evidence: new PostgresEvidenceStore(connection),
     sagas: new PostgresSagaStore(connection),
     idempotency: new PostgresIdempotencyStore(connection),
+    pendingMarkers: postgresPendingMarkerStore(connection),
     async close(): Promise<void> {
       const open = [...listeners];
       listeners.clear();

@@ -222,4 +222,20 @@ CREATE TABLE converge_saga_orchestrator (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 7,
+    name: 'pending markers',
+    // See the PostgreSQL migration 7. `since` is epoch milliseconds.
+    sql: `
+CREATE TABLE converge_pending_marker (
+  resource TEXT NOT NULL,
+  key TEXT NOT NULL,
+  saga_id TEXT NOT NULL,
+  step TEXT NOT NULL,
+  since INTEGER NOT NULL,
+  PRIMARY KEY (resource, key)
+) WITHOUT ROWID;
+CREATE INDEX converge_pending_marker_saga ON converge_pending_marker (saga_id);
+`,
+  },
 ]);

@@ -12,6 +12,7 @@ import { SqliteInboxStore } from './sqlite-inbox-store.js';
 import { SqliteLogStore } from './sqlite-log-store.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { SqliteOutboxStore } from './sqlite-outbox-store.js';
+import { sqlitePendingMarkerStore } from './sqlite-pending-marker-store.js';
 import { SqliteSagaStore } from './sqlite-saga-store.js';
 
 export interface SqliteStorageOptions {
@@ -134,6 +135,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     evidence: new SqliteEvidenceStore(connection),
     sagas: new SqliteSagaStore(connection),
     idempotency: new SqliteIdempotencyStore(connection),
+    pendingMarkers: sqlitePendingMarkerStore(connection),
     async close(): Promise<void> {
       if (ownsDatabase) await connection.use((statements) => statements.db.close());
     },
