@@ -5,7 +5,6 @@
  * `acldefault` when an object's ACL is null (its built-in defaults). Every name the manifest
  * contributes is a bind parameter; no query text is built from input.
  */
-import type { PgQueryResultLike } from '../../storage/postgres/pg-like.js';
 import type {
   CatalogDefaultPrivileges,
   CatalogGrant,
@@ -18,7 +17,7 @@ import type { EnforcementTarget } from './enforcement-target.js';
 
 /** What enforcement needs of a connection: one `query` with bind parameters (a `pg.Client`). */
 export interface EnforcementClient {
-  query(text: string, values?: unknown[]): Promise<PgQueryResultLike>;
+  query(text: string, values?: unknown[]): Promise<{ readonly rows: readonly Record<string, unknown>[] }>;
 }
 
 /** `grantee` as a name, `PUBLIC` for the pseudo-role 0. */
