@@ -99,24 +99,45 @@ export async function startParticipant(
     );
     return { status: 200, body: { [kind === 'apply' ? 'applied' : 'undone']: call.step, by: name } };
   });
-  const server: Server = createServer(handler);
+  const server = await listenLocally(createServer(handler), () => {
+    for (const release of [...hanging]) release();
+  });
+  return {
+    name,
+    url: server.url,
+    effects: () => readEffects<EffectRow['kind']>(storage),
+    close: server.close,
+  };
+}
+
+/** The rows of a participant's `effect` table, in the order they were applied. */
+export async function readEffects<Kind extends string>(
+  storage: Storage,
+): Promise<{ n: number; kind: Kind; sagaId: string; step: string; key: string }[]> {
+  const rows = await storage.transaction((tx) =>
+    tx.query<{ n: number | string; kind: Kind; saga_id: string; step: string; key: string }>(
+      'SELECT n, kind, saga_id, step, key FROM effect ORDER BY n',
+    ),
+  );
+  return rows.map((r) => ({ n: Number(r.n), kind: r.kind, sagaId: r.saga_id, step: r.step, key: r.key }));
+}
+
+/**
+ * Starts `server` on 127.0.0.1 at a free port; `close` runs `beforeClose` (release held requests),
+ * drops every connection and waits for the server to close.
+ */
+export async function listenLocally(
+  server: Server,
+  beforeClose: () => void = () => undefined,
+): Promise<{ readonly url: string; close(): Promise<void> }> {
   server.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    name,
     url: `http://127.0.0.1:${port}`,
-    async effects() {
-      const rows = await storage.transaction((tx) =>
-        tx.query<{ n: number | string; kind: 'apply' | 'undo'; saga_id: string; step: string; key: string }>(
-          'SELECT n, kind, saga_id, step, key FROM effect ORDER BY n',
-        ),
-      );
-      return rows.map((r) => ({ n: Number(r.n), kind: r.kind, sagaId: r.saga_id, step: r.step, key: r.key }));
-    },
     close: () =>
       new Promise<void>((resolve) => {
-        for (const release of [...hanging]) release();
+        beforeClose();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
