@@ -135,6 +135,39 @@ describe('defineSaga', () => {
     expect(error.message).not.toMatch(/\n/);
   });
 
+  it("keeps each step's service in the definition and in every new instance's snapshot", () => {
+    const definition = defineSaga('unsubscribe', 1)
+      .step('profile', { action: noop, service: 'customer_profile' })
+      .parallel([
+        { name: 'billing', action: noop, service: 'billing_payment' },
+        { name: 'notify', action: noop },
+      ])
+      .build();
+    expect(definition.steps.map((step) => step.service)).toEqual([
+      'customer_profile',
+      'billing_payment',
+      null,
+    ]);
+    const snapshot = JSON.parse(JSON.stringify(initialSnapshot(definition, {}, new Date())));
+    expect(snapshot.steps).toMatchObject({
+      profile: { status: 'pending', service: 'customer_profile' },
+      billing: { status: 'pending', service: 'billing_payment' },
+      notify: { status: 'pending', service: null },
+    });
+  });
+
+  it.each([
+    ['Billing-Payment', /the service name 'Billing-Payment' contains '-'.*for example 'billing_payment'/],
+    ['select', /the service name 'select' is a PostgreSQL reserved key word; choose another name/],
+  ])('refuses the service %j with a remedy naming the manifest', (service, message) => {
+    const error = definitionError(() => defineSaga('s', 1).step('a', { action: noop, service }).build());
+    expect(error.code).toBe('SAGA_DEFINITION_INVALID');
+    expect(error.message).toMatch(message);
+    expect(error.message).toMatch(
+      /^Saga 's' version 1 step 'a': .*, as the ownership manifest names the service\.$/,
+    );
+  });
+
   it('checks the input with a function or a schema-like parse when a saga starts', () => {
     const byFunction = defineSaga('s', 1)
       .input((input: unknown) => {

@@ -5,6 +5,7 @@
  */
 import { ConvergeError, describeError } from '../core/errors.js';
 import type { RetryPolicy } from '../core/retry-policy.js';
+import { validateIdentifier } from '../ownership/identifiers.js';
 import {
   DEFAULT_COMPENSATION_RETRY_POLICY,
   DEFAULT_STEP_RETRY_POLICY,
@@ -28,6 +29,12 @@ const MAX_TIMEOUT_MS = 2_147_483_647;
 /** What a step is made of. Defaults: `DEFAULT_STEP_RETRY_POLICY`, `DEFAULT_STEP_TIMEOUT_MS`, `DEFAULT_COMPENSATION_RETRY_POLICY`. */
 export interface StepOptions<Input, Outputs extends object, Output> {
   readonly action: StepAction<Input, Outputs, Output>;
+  /**
+   * The service the step calls, as the ownership manifest names it (`billing_payment`: lowercase
+   * letters, digits and `_`). Optional; kept in every instance's snapshot, so that
+   * `converge ownership coupling` can count the sagas that span two services.
+   */
+  readonly service?: string;
   /** Undoes the action; omit it when the step has nothing to undo (a read, a notification). */
   readonly compensate?: StepCompensation<Input, Outputs, Output>;
   /** The action's retry policy; missing fields take `DEFAULT_STEP_RETRY_POLICY`'s (3 attempts). */
@@ -75,7 +82,8 @@ export interface SagaBuilder<Input, Outputs extends object> {
    * Checks the definition and returns it frozen.
    *
    * @throws ConvergeError `SAGA_DEFINITION_INVALID` naming the saga, the step and the remedy: no
-   * steps, an empty group, a bad or repeated step name, a timeout or retry policy out of range.
+   * steps, an empty group, a bad or repeated step name, a service name the manifest would refuse,
+   * a timeout or retry policy out of range.
    */
   build(): SagaDefinition<Input>;
 }
@@ -191,6 +199,7 @@ function resolveStep(
   if (options.nonRetryable !== undefined && typeof options.nonRetryable !== 'function') {
     fail(name, 'nonRetryable is not a function', 'give a predicate (error) => boolean or leave it out');
   }
+  const service = checkService(options.service, name, fail);
   const timeoutMs = checkTimeout(options.timeoutMs, 'timeoutMs', name, fail);
   const retry = resolvePolicy(options.retry, DEFAULT_STEP_RETRY_POLICY, 'retry', name, fail);
   const action = options.action as SagaStep['action'];
@@ -210,7 +219,29 @@ function resolveStep(
           ),
           timeoutMs: checkTimeout(options.compensationTimeoutMs, 'compensationTimeoutMs', name, fail),
         });
-  return Object.freeze({ name, stage, action, retry, timeoutMs, nonRetryable, compensation });
+  return Object.freeze({ name, stage, service, action, retry, timeoutMs, nonRetryable, compensation });
+}
+
+/** The step's service as the manifest names it, or null when not given. */
+function checkService(value: string | undefined, step: string, fail: Fail): string | null {
+  if (value === undefined) return null;
+  if (typeof value !== 'string') {
+    fail(
+      step,
+      `service ${String(value)} is not a string`,
+      "give the service as the ownership manifest names it, e.g. service: 'billing_payment'",
+    );
+  }
+  const problem = validateIdentifier(value, 'service name');
+  if (problem !== undefined) {
+    const sentence = (text: string) => text.charAt(0).toLowerCase() + text.slice(1).replace(/\.$/, '');
+    fail(
+      step,
+      sentence(problem.message),
+      `${sentence(problem.remedy)}, as the ownership manifest names the service`,
+    );
+  }
+  return value;
 }
 
 function checkTimeout(value: number | undefined, field: string, step: string, fail: Fail): number {

@@ -79,6 +79,8 @@ export interface SagaStep<Input = unknown> {
   readonly name: string;
   /** Index of the stage (a single step, or a parallel group) the step belongs to. */
   readonly stage: number;
+  /** The service it calls, as the ownership manifest names it; null when not given. */
+  readonly service: string | null;
   action(context: StepContext<Input>): Promise<unknown> | unknown;
   readonly retry: RetryPolicy;
   readonly timeoutMs: number;

@@ -45,6 +45,12 @@ export interface InFlightAttempt {
 /** One step's state. */
 export interface StepSnapshot {
   readonly status: StepStatus;
+  /**
+   * The service the step calls (the definition's `service`), so that a stored saga tells which
+   * services it spanned without its definition. Null when not given; absent in snapshots stored
+   * before Converge recorded it (read it as null).
+   */
+  readonly service: string | null;
   /** Action attempts started, re-issues included. */
   readonly attempts: number;
   /** Failed action attempts since the start or the last operator `retry`: what the retry policy counts. */
@@ -84,6 +90,7 @@ export interface SagaSnapshot {
 /** A step that has not run. */
 export const PENDING_STEP: StepSnapshot = Object.freeze({
   status: StepStatus.PENDING,
+  service: null,
   attempts: 0,
   failures: 0,
   compensationAttempts: 0,
@@ -97,7 +104,7 @@ export const PENDING_STEP: StepSnapshot = Object.freeze({
 });
 
 /**
- * The snapshot of a new instance of `definition`: `running`, every step pending. Checks `input`
+ * The snapshot of a new instance of `definition`: `running`, every step pending with its service. Checks `input`
  * with the definition's validator first (the orchestrator stores the input as given, and each call
  * gets `definition.parseInput(storedInput)`).
  *
@@ -111,7 +118,9 @@ export function initialSnapshot(definition: SagaDefinition, input: unknown, now:
     name: definition.name,
     version: definition.version,
     status: SagaStatus.RUNNING,
-    steps: Object.fromEntries(definition.steps.map((step) => [step.name, PENDING_STEP])),
+    steps: Object.fromEntries(
+      definition.steps.map((step) => [step.name, { ...PENDING_STEP, service: step.service }]),
+    ),
     failure: null,
     undone: [],
     reason: null,
