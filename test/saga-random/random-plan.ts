@@ -53,7 +53,7 @@ export interface RandomTimings {
   readonly leaseMs: number;
 }
 
-export const TIMINGS: RandomTimings = Object.freeze({ stepTimeoutMs: 500, maxAttempts: 3, leaseMs: 600 });
+export const TIMINGS: RandomTimings = Object.freeze({ stepTimeoutMs: 500, maxAttempts: 3, leaseMs: 1_500 });
 
 /** One step's script, drawn with `random` (most steps just apply). */
 export function drawStepScript(random: () => number, timings: RandomTimings): StepScript {
@@ -64,7 +64,11 @@ export function drawStepScript(random: () => number, timings: RandomTimings): St
     script.fail = timings.maxAttempts; // fails for good after retryable errors
   else if (roll < 0.2) {
     script.slow = random() < 0.8 ? 1 : timings.maxAttempts; // all attempts slow: fails for good, outcome unknown
-    script.slowMs = timings.stepTimeoutMs + 50 + Math.floor(random() * 200);
+    // Sometimes slower than all attempts together: the late effect arrives after the compensation.
+    const outlives = script.slow === timings.maxAttempts && random() < 0.5;
+    script.slowMs =
+      (outlives ? 2 * timings.maxAttempts * timings.stepTimeoutMs : timings.stepTimeoutMs + 50) +
+      Math.floor(random() * 200);
     script.late = random() < 0.5 ? 'apply' : 'answer';
   }
   if (random() < 0.07) script.refuse = true;
