@@ -59,6 +59,7 @@ export {
   type FlowEvidence,
   type PairEvidence,
   pairEvidence,
+  type SagaPairEvidence,
   type ServiceEvidence,
   serviceNameOf,
 } from './ownership/coupling/coupling-evidence.js';
@@ -168,6 +169,7 @@ export type {
   FailureEvidence,
   ProducedEvidence,
   ReceiptEvidence,
+  SagaEvidence,
 } from './ports/evidence-store.js';
 export { type FaultInjector, FaultPoint, noFaults } from './ports/fault-points.js';
 export type { IdempotencyBegin, IdempotencyStore, StoredResponse } from './ports/idempotency-store.js';

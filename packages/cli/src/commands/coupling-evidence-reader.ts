@@ -7,6 +7,11 @@
  * produced message belongs to the service its `source` names, a receipt or failure to the service
  * its consumer names (`billing-payment` or `billing-payment-invoices` for `billing_payment`).
  *
+ * The sagas a database holds were orchestrated by its service. In a database several services
+ * share, the orchestrator cannot be told: a saga is given to one of those services that its steps
+ * call (which adds no pair the steps do not already make), and a saga none of them takes part in
+ * is left out with a warning rather than guessed.
+ *
  * A database that cannot be read does not stop the others: its services are reported as missing,
  * with the reason (the URL's password masked), and the pairs they belong to say so.
  */
@@ -18,6 +23,7 @@ import {
   maskSecrets,
   parseDatabaseUrl,
   type ReceiptEvidence,
+  type SagaEvidence,
   type ServiceEvidence,
   serviceNameOf,
 } from '@converge/core';
@@ -33,6 +39,8 @@ export interface ServiceReading {
   readonly produced: number;
   readonly receipts: number;
   readonly failures: number;
+  /** Sagas read from its database and counted as orchestrated by it. */
+  readonly sagas: number;
 }
 
 /** The evidence by service, what was read where, and what the reader should know. */
@@ -84,6 +92,7 @@ export async function readCouplingEvidence(
   const evidence = new Map<string, ServiceEvidence>();
   const problems = new Map<string, string>();
   const unmatchedConsumers = new Set<string>();
+  const unattributed = { sagas: 0 };
   for (const entry of located) if ('problem' in entry) problems.set(entry.service, entry.problem);
   // In parallel: an unreachable server costs its connection timeout once, not once per service.
   const reads = await Promise.all(
@@ -97,10 +106,13 @@ export async function readCouplingEvidence(
       for (const service of services) problems.set(service, read.message);
       continue;
     }
-    for (const [service, held] of split(read, services, unmatchedConsumers)) evidence.set(service, held);
+    const held = split(read, services, unmatchedConsumers, unattributed);
+    for (const [service, part] of held) evidence.set(service, part);
   }
   const services = located.map(({ service }) => reading(service, located, evidence, problems));
-  return { evidence, services, warnings: warningsOf(manifest, evidence, problems, unmatchedConsumers) };
+  const warnings = warningsOf(manifest, evidence, problems, unmatchedConsumers);
+  warnings.push(...sagaWarnings(evidence, unattributed.sagas));
+  return { evidence, services, warnings };
 }
 
 async function readDatabase(url: string, options: ReadCouplingEvidenceOptions): Promise<ServiceEvidence> {
@@ -113,6 +125,7 @@ async function readDatabase(url: string, options: ReadCouplingEvidenceOptions): 
     produced: await evidence.produced(options.since, options.limit),
     receipts: await evidence.receipts(options.since, options.limit),
     failures: await evidence.failures(options.since, options.limit),
+    sagas: await evidence.sagas(options.since, options.limit),
   }));
 }
 
@@ -121,8 +134,13 @@ function split(
   held: ServiceEvidence,
   services: readonly string[],
   unmatchedConsumers: Set<string>,
+  unattributed: { sagas: number },
 ): Map<string, ServiceEvidence> {
   if (services.length === 1) return new Map([[services[0]!, held]]);
+  const orchestratorOf = (saga: SagaEvidence) => orchestratorIn(services, saga);
+  unattributed.sagas += (held.sagas ?? []).filter(
+    (saga) => saga.services.length > 0 && orchestratorOf(saga) === undefined,
+  ).length;
   const consumerOf = <T extends ReceiptEvidence | FailureEvidence>(record: T): string | undefined => {
     const name = serviceNameOf(record.consumer);
     const service = services
@@ -138,9 +156,16 @@ function split(
         produced: held.produced.filter((message) => serviceNameOf(message.source) === service),
         receipts: held.receipts.filter((receipt) => consumerOf(receipt) === service),
         failures: held.failures.filter((failure) => consumerOf(failure) === service),
+        sagas: (held.sagas ?? []).filter((saga) => orchestratorOf(saga) === service),
       },
     ]),
   );
+}
+
+/** The service of a shared database that the saga's steps call first; undefined when none is. */
+function orchestratorIn(services: readonly string[], saga: SagaEvidence): string | undefined {
+  const called = saga.services.map(serviceNameOf);
+  return called.find((service) => services.includes(service));
 }
 
 function reading(
@@ -160,6 +185,7 @@ function reading(
     produced: held?.produced.length ?? 0,
     receipts: held?.receipts.length ?? 0,
     failures: held?.failures.length ?? 0,
+    sagas: held?.sagas?.length ?? 0,
   };
 }
 
@@ -188,6 +214,25 @@ function warningsOf(
   if (unmatchedConsumers.size > 0) {
     warnings.push(
       `Consumer(s) ${quoted([...unmatchedConsumers].sort())} in a database several services share name none of them, so their receipts and failures are not counted: name consumers after their service (billing-payment, billing-payment-invoices).`,
+    );
+  }
+  return warnings;
+}
+
+/** What keeps sagas from counting: steps that name no service, a shared database's orchestrator. */
+function sagaWarnings(evidence: ReadonlyMap<string, ServiceEvidence>, unattributed: number): string[] {
+  const warnings: string[] = [];
+  const unnamed = [...evidence.values()]
+    .flatMap((held) => held.sagas ?? [])
+    .filter((saga) => saga.services.length === 0);
+  if (unnamed.length > 0) {
+    warnings.push(
+      `${unnamed.length} saga(s) (${quoted([...new Set(unnamed.map((saga) => saga.name))].sort())}) name no service for any step, so they tie no pair: give each step the service it calls (defineSaga(…).step('charge', { service: 'billing_payment', … })).`,
+    );
+  }
+  if (unattributed > 0) {
+    warnings.push(
+      `${unattributed} saga(s) in a database several services share call none of them, so the service that orchestrated them cannot be told and they are not counted: give each orchestrator its own database, or name --database only for services that share one.`,
     );
   }
   return warnings;

@@ -44,7 +44,7 @@ interface CouplingOptions {
   readonly limit: string;
 }
 
-/** Newest records read per list (produced, receipts, failures) and database, by default. */
+/** Newest records read per list (produced, receipts, failures, sagas) and database, by default. */
 const DEFAULT_LIMIT = 100_000;
 
 /** A pair with its advice, and the services of it whose database could not be read. */
@@ -61,7 +61,7 @@ export function addOwnershipCouplingCommand(ownership: Command, context: CliCont
   return ownership
     .command('coupling')
     .description(
-      'rank service pairs by how transactionally coupled they are (messages applied, chains, failures, consistency window, shared data) and recommend keep-split, delegate, data-domain or consolidation; --format markdown writes an ADR draft',
+      'rank service pairs by how transactionally coupled they are (messages applied, chains, failures, sagas spanning both and their compensations, consistency window, shared data) and recommend keep-split, delegate, data-domain or consolidation; --format markdown writes an ADR draft',
     )
     .option(
       '-f, --file <manifest>',

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { FailureEvidence, ProducedEvidence, ReceiptEvidence } from '../../ports/evidence-store.js';
+import type {
+  FailureEvidence,
+  ProducedEvidence,
+  ReceiptEvidence,
+  SagaEvidence,
+} from '../../ports/evidence-store.js';
 import type { Manifest, ServiceDeclaration, SharedTable } from '../manifest.js';
 import { adviseCoupling } from './coupling-advice.js';
 import { pairEvidence, type ServiceEvidence } from './coupling-evidence.js';
@@ -52,6 +57,26 @@ const failures = (consumer: string, source: string, n: number): FailureEvidence[
     attempts: 4,
     at: new Date(t0),
   }));
+
+/** `n` sagas whose steps call `services`: the first `compensated` undone, the first `attention` of those waited for a person. */
+function sagas(
+  prefix: string,
+  n: number,
+  services: readonly string[],
+  options: { compensated?: number; attention?: number; durationMs?: number } = {},
+): SagaEvidence[] {
+  const { compensated = 0, attention = 0, durationMs = 200 } = options;
+  return Array.from({ length: n }, (_, i) => ({
+    sagaId: `${prefix}${i}`,
+    name: 'unsubscribe',
+    status: i < compensated ? 'compensated' : 'completed',
+    services,
+    compensatedSteps: i < compensated ? [services[0]!] : [],
+    neededAttention: i < attention,
+    startedAt: new Date(t0 + i * 1000),
+    endedAt: new Date(t0 + i * 1000 + durationMs),
+  }));
+}
 
 // The reference system: every customer event is applied by Support Contract and Billing
 // Payment, which each send Audit a record; Billing's gateway failed for a while.
@@ -232,5 +257,83 @@ describe('coupling advice', () => {
     expect(markdown).toContain('Status: proposed');
     expect(markdown).toContain('| billing_payment ↔ customer_profile |');
     expect(markdown).toContain('### customer_profile and support_contract: keep-split');
+  });
+
+  it('ranks a pair whose sagas are often compensated above pairs with fire-and-forget messages, with the saga figures as reasons', () => {
+    const { manifest } = sysops();
+    const scAudit = produced('support-contract', 'sa', 50);
+    // Customer Profile orchestrates: 20 sagas call Support Contract and Billing Payment (8 were
+    // compensated, 1 of them needed a person), 10 more call Billing Payment only.
+    const evidence = new Map<string, ServiceEvidence>([
+      [
+        'customer_profile',
+        {
+          produced: [],
+          receipts: [],
+          failures: [],
+          sagas: [
+            ...sagas('s', 20, ['support_contract', 'billing_payment'], {
+              compensated: 8,
+              attention: 1,
+              durationMs: 1_500,
+            }),
+            ...sagas('b', 10, ['billing_payment']),
+          ],
+        },
+      ],
+      ['support_contract', { produced: scAudit, receipts: [], failures: [] }],
+      ['audit', { produced: [], receipts: receipts('audit', 'support-contract', scAudit, 30), failures: [] }],
+    ]);
+    const advice = adviseCoupling(pairEvidence(manifest, evidence));
+    const byPair = new Map(advice.map((a) => [a.services.join('+'), a]));
+    const sagaPair = byPair.get('billing_payment+support_contract')!;
+    const audit = byPair.get('audit+support_contract')!;
+    expect(sagaPair.evidence.sagas).toMatchObject({
+      together: 20,
+      share: 1,
+      shareOf: 'support_contract',
+      compensated: 8,
+      neededAttention: 1,
+      windowMs: { p95: 1_500, samples: 20 },
+      orchestrators: ['customer_profile'],
+    });
+    expect(sagaPair.score).toBeGreaterThan(audit.score);
+    expect(advice.indexOf(sagaPair)).toBeLessThan(advice.indexOf(audit));
+    expect(audit.recommendation).toBe('keep-split');
+    expect(sagaPair.recommendation).toBe('consolidation');
+    expect(sagaPair.reasons).toContain(
+      '20 sagas span both (100% of the sagas support_contract takes part in; orchestrated by customer_profile): each is one business transaction split across them; 40% were compensated (atomicity lost and repaired by hand-written compensations); 1 needed a person.',
+    );
+    expect(sagaPair.reasons).toContain(
+      'A saga spanning them runs for up to 1500 ms (p95 from start to end): the window in which they disagree.',
+    );
+    // The orchestrator takes part in every one of its sagas: each participant is paired with it.
+    expect(byPair.get('billing_payment+customer_profile')!.evidence.sagas.together).toBe(30);
+    expect(byPair.get('customer_profile+support_contract')!.evidence.sagas.together).toBe(20);
+    expect(couplingText(advice)).toMatch(
+      /billing_payment ↔ support_contract {3}score \d\.\d\d {3}consolidation {3}sagas 20 \(8 compensated, 1 needed a person\)/,
+    );
+    const markdown = couplingMarkdown(advice, { since: '7d', generatedAt: new Date(t0), manifestFile: 'm' });
+    expect(markdown).toMatch(
+      /\| billing_payment ↔ support_contract \| [\d.]+ \| 0% \| 0 \| 0 \| 20 \| 8 \| 1 \| 1500 \|/,
+    );
+  });
+
+  it('does not keep split a pair whose sagas always complete: they are still one transaction in two places', () => {
+    const { manifest } = sysops();
+    const evidence = new Map<string, ServiceEvidence>([
+      [
+        'customer_profile',
+        { produced: [], receipts: [], failures: [], sagas: sagas('s', 10, ['billing_payment']) },
+      ],
+    ]);
+    const pair = adviseCoupling(pairEvidence(manifest, evidence)).find(
+      (a) => a.services.join() === 'billing_payment,customer_profile',
+    )!;
+    expect(pair.evidence.sagas).toMatchObject({ together: 10, compensated: 0, neededAttention: 0 });
+    expect(pair.recommendation).toBe('delegate');
+    expect(pair.reasons.at(-1)).toMatch(
+      /^Consider the delegate technique .*the sagas spanning billing_payment and customer_profile/,
+    );
   });
 });

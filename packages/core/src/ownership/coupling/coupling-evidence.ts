@@ -3,11 +3,19 @@
  * service's database (`EvidenceStore`) and from the manifest: how many of one's messages the
  * other applies, how often a transaction of one goes on in the other (causation chains), how
  * often that fails, how long the two stay inconsistent, and the tables and copies they share.
+ * Sagas add the same figures for the business transactions an orchestrator runs across services:
+ * a saga spans the service that orchestrated it (the one whose database holds it) and every
+ * service its steps call.
  *
  * Converge's message `source` and consumer names are matched to the manifest's services with
  * `-` read as `_` (`customer-profile` is the service `customer_profile`).
  */
-import type { FailureEvidence, ProducedEvidence, ReceiptEvidence } from '../../ports/evidence-store.js';
+import type {
+  FailureEvidence,
+  ProducedEvidence,
+  ReceiptEvidence,
+  SagaEvidence,
+} from '../../ports/evidence-store.js';
 import type { Manifest } from '../manifest.js';
 
 /** What one service's database holds, by the manifest's service name. */
@@ -15,6 +23,8 @@ export interface ServiceEvidence {
   readonly produced: readonly ProducedEvidence[];
   readonly receipts: readonly ReceiptEvidence[];
   readonly failures: readonly FailureEvidence[];
+  /** The sagas this service orchestrated (read from its database); none when absent. */
+  readonly sagas?: readonly SagaEvidence[];
 }
 
 /** One direction of a pair: messages of `from` that `to` applied. */
@@ -36,6 +46,26 @@ export interface FlowEvidence {
   readonly lagMs: { readonly p50: number; readonly p95: number; readonly samples: number };
 }
 
+/** The sagas that span both services of a pair. */
+export interface SagaPairEvidence {
+  /** Sagas both take part in: as its orchestrator or as the service a step calls. */
+  readonly together: number;
+  /**
+   * `together` ÷ the sagas `shareOf` takes part in, for the one of the two where it is larger: the
+   * share of its business transactions that need the other.
+   */
+  readonly share: number;
+  readonly shareOf: string;
+  /** Of `together`, those that were undone (compensated, or some step's compensation ran). */
+  readonly compensated: number;
+  /** Of `together`, those that waited for a person (needs-attention). */
+  readonly neededAttention: number;
+  /** From start to end, over the ended ones of `together`, in ms: how long the two may disagree. */
+  readonly windowMs: { readonly p50: number; readonly p95: number; readonly samples: number };
+  /** The services that orchestrated them. */
+  readonly orchestrators: readonly string[];
+}
+
 export interface PairEvidence {
   readonly services: readonly [string, string];
   readonly flows: readonly [FlowEvidence, FlowEvidence];
@@ -45,6 +75,7 @@ export interface PairEvidence {
   readonly commonTables: readonly { readonly table: string; readonly owner: string }[];
   readonly copies: number;
   readonly reads: number;
+  readonly sagas: SagaPairEvidence;
 }
 
 /** Converge's name for a service (a message source, a consumer) as the manifest spells it. */
@@ -56,6 +87,7 @@ export function pairEvidence(
   evidence: ReadonlyMap<string, ServiceEvidence>,
 ): PairEvidence[] {
   const names = manifest.services.map((service) => service.name).sort();
+  const sagas = sagasWithMembers(evidence);
   const pairs: PairEvidence[] = [];
   for (let i = 0; i < names.length; i += 1) {
     for (let j = i + 1; j < names.length; j += 1) {
@@ -68,6 +100,7 @@ export function pairEvidence(
           flow(b, a, evidence, commonOwnersOf(manifest, b)),
         ],
         ...declared(manifest, a, b),
+        sagas: sagaPair(a, b, sagas),
       });
     }
   }
@@ -164,6 +197,48 @@ function declared(manifest: Manifest, a: string, b: string) {
     .flatMap((service) => service.reads.map((read) => [service.name, read.service] as const))
     .filter(([reader, owner]) => between(reader, owner)).length;
   return { jointTables, commonTables, copies, reads };
+}
+
+interface SagaWithMembers {
+  readonly saga: SagaEvidence;
+  readonly orchestrator: string;
+  /** The orchestrator and the services its steps call. */
+  readonly members: ReadonlySet<string>;
+}
+
+function sagasWithMembers(evidence: ReadonlyMap<string, ServiceEvidence>): SagaWithMembers[] {
+  return [...evidence].flatMap(([orchestrator, held]) =>
+    (held.sagas ?? []).map((saga) => ({
+      saga,
+      orchestrator,
+      members: new Set([orchestrator, ...saga.services.map(serviceNameOf)]),
+    })),
+  );
+}
+
+function sagaPair(a: string, b: string, sagas: readonly SagaWithMembers[]): SagaPairEvidence {
+  const together = sagas.filter(({ members }) => members.has(a) && members.has(b));
+  const shareOf = (service: string) => {
+    const involving = sagas.filter(({ members }) => members.has(service)).length;
+    return involving === 0 ? 0 : together.length / involving;
+  };
+  const [share, of] = shareOf(b) > shareOf(a) ? [shareOf(b), b] : [shareOf(a), a];
+  const windows = together
+    .flatMap(({ saga }) =>
+      saga.endedAt === null ? [] : [Math.max(0, saga.endedAt.getTime() - saga.startedAt.getTime())],
+    )
+    .sort((x, y) => x - y);
+  return {
+    together: together.length,
+    share,
+    shareOf: of,
+    compensated: together.filter(
+      ({ saga }) => saga.status === 'compensated' || saga.compensatedSteps.length > 0,
+    ).length,
+    neededAttention: together.filter(({ saga }) => saga.neededAttention).length,
+    windowMs: { p50: percentile(windows, 0.5), p95: percentile(windows, 0.95), samples: windows.length },
+    orchestrators: [...new Set(together.map(({ orchestrator }) => orchestrator))].sort(),
+  };
 }
 
 /** The part of the transactional messages `applied` holds (all of them, for a common owner). */

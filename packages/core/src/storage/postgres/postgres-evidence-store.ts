@@ -1,8 +1,10 @@
-import type {
-  EvidenceStore,
-  FailureEvidence,
-  ProducedEvidence,
-  ReceiptEvidence,
+import {
+  type EvidenceStore,
+  type FailureEvidence,
+  type ProducedEvidence,
+  type ReceiptEvidence,
+  type SagaEvidence,
+  sagaEvidenceOf,
 } from '../../ports/evidence-store.js';
 import type { PgConnection } from './pg-connection.js';
 
@@ -77,5 +79,40 @@ export class PostgresEvidenceStore implements EvidenceStore {
       [since, limit],
     );
     return rows.map((row) => ({ ...row, attempts: Number(row.attempts) }));
+  }
+
+  async sagas(since: Date, limit: number): Promise<SagaEvidence[]> {
+    // A database not yet migrated to sagas (schema version 5) has none to report.
+    const { rows: tables } = await this.#connection.query<{ present: boolean }>(
+      `SELECT to_regclass('converge.saga') IS NOT NULL AS present`,
+      [],
+    );
+    if (tables[0]?.present !== true) return [];
+    const { rows } = await this.#connection.query<{
+      id: string;
+      name: string;
+      status: string;
+      snapshot: unknown;
+      needed_attention: boolean;
+      created_at: Date;
+      updated_at: Date;
+    }>(
+      `SELECT s.id::text, s.name, s.status, s.snapshot, s.created_at, s.updated_at,
+              EXISTS (SELECT 1 FROM converge.saga_transition t
+                       WHERE t.saga_id = s.id AND t.status = 'needs-attention') AS needed_attention
+         FROM converge.saga s WHERE s.created_at >= $1 ORDER BY s.created_at DESC, s.id DESC LIMIT $2`,
+      [since, limit],
+    );
+    return rows.map((row) =>
+      sagaEvidenceOf({
+        id: row.id,
+        name: row.name,
+        status: row.status,
+        snapshot: row.snapshot,
+        neededAttention: row.needed_attention,
+        createdAt: row.created_at,
+        updatedAt: row.updated_at,
+      }),
+    );
   }
 }

@@ -1,8 +1,10 @@
-import type {
-  EvidenceStore,
-  FailureEvidence,
-  ProducedEvidence,
-  ReceiptEvidence,
+import {
+  type EvidenceStore,
+  type FailureEvidence,
+  type ProducedEvidence,
+  type ReceiptEvidence,
+  type SagaEvidence,
+  sagaEvidenceOf,
 } from '../../ports/evidence-store.js';
 import type { SqliteConnection } from './sqlite-storage.js';
 
@@ -71,6 +73,44 @@ export class SqliteEvidenceStore implements EvidenceStore {
         )
         .map((row) => ({ ...row, at: new Date(row.at) })),
     );
+  }
+
+  sagas(since: Date, limit: number): Promise<SagaEvidence[]> {
+    return this.#connection.use((statements) => {
+      // A database not yet migrated to sagas (schema version 5) has none to report.
+      const table = statements.all(
+        `SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'converge_saga'`,
+        [],
+      );
+      if (table.length === 0) return [];
+      return statements
+        .all<{
+          id: string;
+          name: string;
+          status: string;
+          snapshot: string;
+          needed_attention: number;
+          created_at: number;
+          updated_at: number;
+        }>(
+          `SELECT s.id, s.name, s.status, s.snapshot, s.created_at, s.updated_at,
+                  EXISTS (SELECT 1 FROM converge_saga_transition t
+                           WHERE t.saga_id = s.id AND t.status = 'needs-attention') AS needed_attention
+             FROM converge_saga s WHERE s.created_at >= ? ORDER BY s.created_at DESC, s.id DESC LIMIT ?`,
+          [since.getTime(), limit],
+        )
+        .map((row) =>
+          sagaEvidenceOf({
+            id: row.id,
+            name: row.name,
+            status: row.status,
+            snapshot: row.snapshot,
+            neededAttention: row.needed_attention === 1,
+            createdAt: new Date(row.created_at),
+            updatedAt: new Date(row.updated_at),
+          }),
+        );
+    });
   }
 }
 
