@@ -39,7 +39,7 @@ const orchestrator = createOrchestrator({
   orchestratorId: required('ORCHESTRATOR_ID'),
   leaseMs: Number(required('LEASE_MS')),
   concurrency: Number(required('CONCURRENCY')),
-  pollIntervalMs: 25,
+  pollIntervalMs: 50,
   heartbeatIntervalMs: 1_000,
 });
 await orchestrator.start();

@@ -23,7 +23,7 @@ import {
   type Transaction,
 } from '../../packages/core/src/index.js';
 import { waitFor } from '../../packages/core/src/testing/wait-for.js';
-import type { Backend } from '../support/backends.js';
+import { type Backend, param } from '../support/backends.js';
 import { listenLocally, type Ordinal, readEffects } from '../support/saga-participants.js';
 import type { StepScript } from './random-plan.js';
 
@@ -55,7 +55,8 @@ interface Call {
   readonly script?: StepScript;
 }
 
-type Decision = 'apply' | 'refuse' | 'fail';
+/** What the script says to do with a request: carry it out, refuse it for good, or fail it for now. */
+type Decision = 'proceed' | 'refuse' | 'fail';
 
 /** Starts participant `name` on `storage` (its own, migrated database). */
 export async function startRandomParticipant(
@@ -64,7 +65,7 @@ export async function startRandomParticipant(
   backend: Backend,
   counter: Ordinal,
 ): Promise<RandomParticipant> {
-  const p = backend.name === 'postgres' ? (i: number) => `$${i}` : () => '?';
+  const p = (i: number) => param(backend, i);
   await storage.transaction((tx) =>
     tx.execute(
       'CREATE TABLE effect (n integer NOT NULL, kind text NOT NULL, saga_id text NOT NULL, step text NOT NULL, key text NOT NULL)',
@@ -95,7 +96,7 @@ export async function startRandomParticipant(
     if (decision === 'fail') return json(503, { error: `${name} is failing for now` });
     await lock(tx, call);
     if (decision === 'refuse')
-      return json(422, { error: `${name} refuses ${undo ? 'to undo' : ''} ${call.sagaId}:${call.step}` });
+      return json(422, { error: `${name} refuses${undo ? ' to undo' : ''} ${call.sagaId}:${call.step}` });
     if (undo) {
       const applied = (await count(tx, call, 'apply')) > 0;
       await record(tx, call, applied ? 'undo' : 'nothing-to-undo', key);
@@ -118,14 +119,14 @@ export async function startRandomParticipant(
     let decision: Decision;
     let answerLateMs = 0;
     if (undo) {
-      decision = arrival <= (script.undoFail ?? 0) ? 'fail' : script.undoRefuse ? 'refuse' : 'apply';
+      decision = arrival <= (script.undoFail ?? 0) ? 'fail' : script.undoRefuse ? 'refuse' : 'proceed';
     } else {
       const failing = script.fail ?? 0;
       if (arrival <= failing + (script.slow ?? 0) && arrival > failing) {
         if (script.late === 'apply') await sleep(script.slowMs ?? 0);
         else answerLateMs = script.slowMs ?? 0;
       }
-      decision = arrival <= failing ? 'fail' : script.refuse ? 'refuse' : 'apply';
+      decision = arrival <= failing ? 'fail' : script.refuse ? 'refuse' : 'proceed';
     }
     const { response, replayed } = await runIdempotent({
       storage,

@@ -80,8 +80,21 @@ export function drawStepScript(random: () => number, timings: RandomTimings): St
   return script;
 }
 
-/** The input of saga `n`: a script for each step that does more than apply. */
+/**
+ * The first sagas' scripts, not drawn: one that completes, one that is compensated (billing
+ * refuses), and one that must end needing attention whatever the machine's timing (billing
+ * refuses, and the profile's compensation is refused for good).
+ */
+export const ANCHORS: readonly Partial<Record<StepName, StepScript>>[] = [
+  {},
+  { billing: { refuse: true } },
+  { billing: { refuse: true }, profile: { undoRefuse: true } },
+];
+
+/** The input of saga `n`: a script for each step that does more than apply (`ANCHORS` first). */
 export function drawSagaInput(random: () => number, n: number, timings: RandomTimings): RandomSagaInput {
+  const anchor = ANCHORS[n];
+  if (anchor !== undefined) return { n, script: anchor };
   const script: Partial<Record<StepName, StepScript>> = {};
   for (const step of STEPS) {
     const drawn = drawStepScript(random, timings);
