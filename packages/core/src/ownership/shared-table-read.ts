@@ -120,12 +120,13 @@ function buildVariant(
       };
     case 'data-domain': {
       const schemaEntry = value('schema');
-      const schema =
-        schemaEntry === undefined
-          ? ''
-          : (reader.string(schemaEntry.node, schemaEntry.path, "'schema'") ?? '');
-      if (schemaEntry !== undefined && schema !== '')
-        declaredName(reader, schema, schemaEntry.path, 'schema');
+      const written =
+        schemaEntry === undefined ? undefined : reader.string(schemaEntry.node, schemaEntry.path, "'schema'");
+      // An empty name is a bad name (IDENTIFIER_EMPTY), as the JSON Schema says; a missing key is
+      // DATA_DOMAIN_SCHEMA_MISSING (the rules), and a wrong type was just reported.
+      if (schemaEntry !== undefined && written !== undefined)
+        declaredName(reader, written, schemaEntry.path, 'schema');
+      const schema = written ?? '';
       return { table, ownership: 'joint', technique: 'data-domain', schema, services: list('services', 2) };
     }
     default:
