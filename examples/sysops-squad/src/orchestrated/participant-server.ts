@@ -98,6 +98,7 @@ async function applyPart(
   body: StepBody,
 ): Promise<HandlerResponse> {
   const { p } = db;
+  await lockAction(db, tx, key);
   const compensated = await scalar(
     tx,
     `SELECT COUNT(*) AS n FROM ${part.effectTable} WHERE action_key = ${p(1)} AND kind <> ${p(2)}`,
@@ -122,6 +123,7 @@ async function undoPart(
   body: StepBody & { readonly actionKey: string },
 ): Promise<HandlerResponse> {
   const { p } = db;
+  await lockAction(db, tx, body.actionKey);
   const applied = await scalar(
     tx,
     `SELECT COUNT(*) AS n FROM ${part.effectTable} WHERE action_key = ${p(1)} AND kind = ${p(2)}`,
@@ -131,6 +133,18 @@ async function undoPart(
   const kind = applied > 0 ? EffectKind.UNDO : EffectKind.NOTHING_TO_UNDO;
   await recordEffect(db, part, tx, key, body.actionKey, body, kind);
   return { status: 200, body: { customerId: body.customerId, undone: applied > 0 } };
+}
+
+/**
+ * A step's apply and its undo for one action key take turns: each reads whether the other
+ * happened, so without this a slow apply and its compensation running at once could each miss the
+ * other's uncommitted row (an applied effect left in force in a compensated saga). SQLite has one
+ * writer, so its transactions already take turns; with several connections (PostgreSQL) a
+ * transaction-scoped advisory lock on the key does it.
+ */
+async function lockAction(db: ServiceDatabase, tx: Transaction, actionKey: string): Promise<void> {
+  if (!db.storage.capabilities.multipleConnections) return;
+  await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [actionKey]);
 }
 
 async function recordEffect(
