@@ -6,7 +6,6 @@
  * by `converge ownership coupling`, never on the message path. Each list is bounded by `limit`
  * (newest first) so a long history cannot exhaust memory.
  */
-import { type SagaStatus, TERMINAL_SAGA_STATUSES } from './saga-store.js';
 
 /** A message this service's outbox committed. */
 export interface ProducedEvidence {
@@ -66,56 +65,4 @@ export interface EvidenceStore {
   failures(since: Date, limit: number): Promise<FailureEvidence[]>;
   /** The sagas started since `since`, newest first, at most `limit`; none when the database has no saga table yet. */
   sagas(since: Date, limit: number): Promise<SagaEvidence[]>;
-}
-
-/** A saga row as both backends read it; the snapshot is the engine's JSON (text or parsed). */
-export interface SagaEvidenceRow {
-  readonly id: string;
-  readonly name: string;
-  readonly status: string;
-  readonly snapshot: unknown;
-  readonly neededAttention: boolean;
-  readonly createdAt: Date;
-  readonly updatedAt: Date;
-}
-
-/**
- * The evidence of one stored saga. The snapshot is read defensively — it is the engine's JSON, and
- * a snapshot stored before steps recorded their service (or one that cannot be read) names none —
- * so the evidence of one odd row never stops the report.
- */
-export function sagaEvidenceOf(row: SagaEvidenceRow): SagaEvidence {
-  const steps = stepsOf(row.snapshot);
-  const services: string[] = [];
-  const compensatedSteps: string[] = [];
-  for (const [step, state] of steps) {
-    if (typeof state.service === 'string' && !services.includes(state.service)) services.push(state.service);
-    if (state.status === 'compensated') compensatedSteps.push(step);
-  }
-  return {
-    sagaId: row.id,
-    name: row.name,
-    status: row.status,
-    services,
-    compensatedSteps,
-    neededAttention: row.neededAttention,
-    startedAt: row.createdAt,
-    endedAt: TERMINAL_SAGA_STATUSES.has(row.status as SagaStatus) ? row.updatedAt : null,
-  };
-}
-
-function stepsOf(snapshot: unknown): [string, { service?: unknown; status?: unknown }][] {
-  let value = snapshot;
-  if (typeof value === 'string') {
-    try {
-      value = JSON.parse(value);
-    } catch {
-      return [];
-    }
-  }
-  const steps = (value as { steps?: unknown } | null)?.steps;
-  if (typeof steps !== 'object' || steps === null) return [];
-  return Object.entries(steps as Record<string, { service?: unknown; status?: unknown } | null>).flatMap(
-    ([step, state]) => (typeof state === 'object' && state !== null ? [[step, state] as const] : []),
-  ) as [string, { service?: unknown; status?: unknown }][];
 }

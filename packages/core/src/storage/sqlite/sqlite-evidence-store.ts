@@ -1,11 +1,11 @@
-import {
-  type EvidenceStore,
-  type FailureEvidence,
-  type ProducedEvidence,
-  type ReceiptEvidence,
-  type SagaEvidence,
-  sagaEvidenceOf,
+import type {
+  EvidenceStore,
+  FailureEvidence,
+  ProducedEvidence,
+  ReceiptEvidence,
+  SagaEvidence,
 } from '../../ports/evidence-store.js';
+import { sagaEvidenceOf } from '../saga-evidence.js';
 import type { SqliteConnection } from './sqlite-storage.js';
 
 /** Coupling evidence from a SQLite file's Converge tables (see `EvidenceStore`). */
