@@ -118,9 +118,12 @@ describe.each(backends)('saga orchestrator on $name', (backend) => {
     const saga = testbed.saga({ timeoutMs: 2_000, maxAttempts: 2 });
     const running = orchestrator(testbed, { definitions: [saga] });
     await running.start();
+    // One after the other: a hanging call holds the participant's transaction, and on SQLite (one
+    // writer) the other saga's retry would queue behind it and time out as well.
     const once = await running.startSaga(saga, { customer: 'c-4', script: { contract: { hang: 1 } } });
+    const [recovered] = await testbed.settled([once.sagaId]);
     const always = await running.startSaga(saga, { customer: 'c-5', script: { contract: { hang: 9 } } });
-    const [recovered, gaveUp] = await testbed.settled([once.sagaId, always.sagaId]);
+    const [gaveUp] = await testbed.settled([always.sagaId]);
     expect(recovered!.status).toBe('completed');
     const timedOut = (await testbed.storage.sagas.transitions(once.sagaId)).filter(
       (t) => t.kind === 'step-timed-out' && t.step === 'contract',
