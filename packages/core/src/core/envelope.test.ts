@@ -92,6 +92,30 @@ describe('draftToEnvelope', () => {
     expect(envelope.causationid).toBe('cause-1');
   });
 
+  it("carries a command's idempotencyKey and replyTo as the idempotencykey and replyto attributes", () => {
+    const envelope = build({
+      type: 'billing.charge',
+      key: 'k',
+      data: null,
+      idempotencyKey: 'saga-1:billing',
+      replyTo: 'orders.saga.reply',
+    });
+
+    expect(envelope.idempotencykey).toBe('saga-1:billing');
+    expect(envelope.replyto).toBe('orders.saga.reply');
+    expect(build({ type: 'a.b', key: 'k', data: null })).not.toHaveProperty('idempotencykey');
+  });
+
+  it.each([
+    ['idempotencyKey', { idempotencyKey: '' }],
+    ['idempotencyKey', { idempotencyKey: 'x'.repeat(256) }],
+    ['replyTo', { replyTo: 'has space' }],
+  ])('refuses a bad %s, naming it', (field, extra) => {
+    expect(() => build({ type: 'a.b', key: 'k', data: null, ...extra })).toThrow(
+      expect.objectContaining({ code: 'MESSAGE_INVALID', details: { index: 0, field } }),
+    );
+  });
+
   it('keeps an id given by the producer', () => {
     const id = '0190a5b2-3c4d-7e5f-8a6b-7c8d9e0f1a2b';
     expect(build({ type: 'a.b', key: 'k', data: 1, id }).id).toBe(id);

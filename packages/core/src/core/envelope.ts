@@ -23,6 +23,13 @@ export interface Envelope<TData = unknown> {
   readonly traceparent?: string;
   readonly correlationid?: string;
   readonly causationid?: string;
+  /**
+   * A command's idempotency key (a saga step's `<sagaId>:<step>`): the same on every attempt, so
+   * the participant applies the command once however often it is sent (see `commandHandler`).
+   */
+  readonly idempotencykey?: string;
+  /** A command's reply address: the message type the participant's reply is sent as. */
+  readonly replyto?: string;
   readonly data: TData;
 }
 
@@ -37,6 +44,10 @@ export interface MessageDraft<TData = unknown> {
   readonly traceparent?: string;
   readonly correlationId?: string;
   readonly causationId?: string;
+  /** A command's idempotency key (1-255 characters), sent as the `idempotencykey` attribute. */
+  readonly idempotencyKey?: string;
+  /** A command's reply address (a message type), sent as the `replyto` attribute. */
+  readonly replyTo?: string;
 }
 
 /** Default largest serialized envelope, in bytes (256 KiB). */
@@ -112,6 +123,28 @@ export function draftToEnvelope(draft: MessageDraft, index: number, source: stri
       "use '00-<32 hex>-<16 hex>-<2 hex>' or omit it",
     );
   }
+  if (
+    draft.idempotencyKey !== undefined &&
+    (typeof draft.idempotencyKey !== 'string' ||
+      draft.idempotencyKey.length === 0 ||
+      draft.idempotencyKey.length > 255 ||
+      draft.idempotencyKey.includes('\u0000'))
+  ) {
+    throw invalid(
+      index,
+      'idempotencyKey',
+      'is not 1-255 characters without NUL',
+      "use the step's key (context.idempotencyKey) or omit it",
+    );
+  }
+  if (draft.replyTo !== undefined && (typeof draft.replyTo !== 'string' || !NAME.test(draft.replyTo))) {
+    throw invalid(
+      index,
+      'replyTo',
+      'is not a message type name',
+      "use letters, digits and '.', e.g. 'orders.saga.reply', or omit it",
+    );
+  }
   if (draft.data === undefined) {
     throw invalid(index, 'data', 'is missing', 'pass a JSON value (use null for none)');
   }
@@ -147,6 +180,8 @@ export function draftToEnvelope(draft: MessageDraft, index: number, source: stri
     ...(draft.traceparent === undefined ? {} : { traceparent: draft.traceparent }),
     ...(draft.correlationId === undefined ? {} : { correlationid: draft.correlationId }),
     ...(draft.causationId === undefined ? {} : { causationid: draft.causationId }),
+    ...(draft.idempotencyKey === undefined ? {} : { idempotencykey: draft.idempotencyKey }),
+    ...(draft.replyTo === undefined ? {} : { replyto: draft.replyTo }),
     data: JSON.parse(JSON.stringify(draft.data)) as unknown,
   };
 }
