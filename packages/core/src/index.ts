@@ -133,6 +133,13 @@ export {
 export { type GraphFormat, ownershipGraph } from './ownership/ownership-graph.js';
 export { POSTGRES_RESERVED_KEYWORDS } from './ownership/reserved-keywords.js';
 export {
+  COMMAND_OK_STATUS,
+  COMMAND_REJECTED_STATUS,
+  type CommandEffect,
+  type CommandHandlerOptions,
+  commandHandler,
+} from './participant/command-handler.js';
+export {
   type HandlerResponse,
   type IdempotentHandlerOptions,
   type IdempotentHttpHandler,
