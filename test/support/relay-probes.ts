@@ -148,6 +148,7 @@ export function probeOutbox(
     sagas: storage.sagas,
     idempotency: storage.idempotency,
     pendingMarkers: storage.pendingMarkers,
+    commandReplies: storage.commandReplies,
     // The test's databases own the real storage and close it; the relay never closes storage.
     close: async () => {},
   };

@@ -172,6 +172,11 @@ export {
   runIdempotent,
 } from './participant/run-idempotent.js';
 export type {
+  CommandReplyOutcome,
+  CommandReplyStore,
+  RecordedCommandReply,
+} from './ports/command-reply-store.js';
+export type {
   EvidenceStore,
   FailureEvidence,
   ProducedEvidence,

@@ -3,6 +3,7 @@
  * interfaces once, with its own SQL; engines only ever see these types and branch on
  * `StorageCapabilities` flags, never on a backend's name.
  */
+import type { CommandReplyStore } from './command-reply-store.js';
 import type { EvidenceStore } from './evidence-store.js';
 import type { IdempotencyStore } from './idempotency-store.js';
 import type { InboxStore } from './inbox-store.js';
@@ -112,6 +113,11 @@ export interface Storage {
   readonly idempotency: IdempotencyStore;
   /** Participants' pending markers: rows changed by a saga not yet ended (see `PendingMarkerStore`). */
   readonly pendingMarkers: PendingMarkerStore;
+  /**
+   * Replies to the commands this database's sagas sent, recorded in the reply's inbox transaction
+   * (see `CommandReplyStore`).
+   */
+  readonly commandReplies: CommandReplyStore;
   /** Closes connections this storage opened itself (never the caller's own pool or database). */
   close(): Promise<void>;
 }

@@ -3,6 +3,7 @@
  * own tests. Depends on Vitest.
  */
 
+export { describeCommandReplyStoreContract } from './command-reply-store-contract.js';
 export { describeIdempotencyStoreContract } from './idempotency-store-contract.js';
 export {
   createInferTestDatabase,

@@ -1,8 +1,9 @@
 import pg from 'pg';
 import { afterAll, describe } from 'vitest';
+import { describeCommandReplyStoreContract } from '../../testing/command-reply-store-contract.js';
 import { describeIdempotencyStoreContract } from '../../testing/idempotency-store-contract.js';
 import { createPostgresTestDatabase } from '../../testing/postgres-test-database.js';
-import { describeStorageContract } from '../../testing/storage-contract.js';
+import { describeStorageContract, type StorageFactory } from '../../testing/storage-contract.js';
 import { describeTransportContract } from '../../testing/transport-contract.js';
 import { createSqlLogTransport } from '../../transports/sql-log/sql-log-transport.js';
 import { createPostgresStorage } from './postgres-storage.js';
@@ -25,15 +26,14 @@ async function dropConvergeSchema(url: string): Promise<void> {
 }
 
 describe.skipIf(!db)('PostgreSQL adapter contracts', () => {
-  describeStorageContract('PostgreSQL', async () => ({
+  const fresh: StorageFactory = async () => ({
     storage: createPostgresStorage({ connectionString: db!.url }),
     cleanup: () => dropConvergeSchema(db!.url),
-  }));
+  });
 
-  describeIdempotencyStoreContract('PostgreSQL', async () => ({
-    storage: createPostgresStorage({ connectionString: db!.url }),
-    cleanup: () => dropConvergeSchema(db!.url),
-  }));
+  describeStorageContract('PostgreSQL', fresh);
+  describeIdempotencyStoreContract('PostgreSQL', fresh);
+  describeCommandReplyStoreContract('PostgreSQL', fresh);
 
   describeTransportContract('SQL log on PostgreSQL', async () => {
     const storage = createPostgresStorage({ connectionString: db!.url });

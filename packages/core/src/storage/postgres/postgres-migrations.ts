@@ -254,6 +254,27 @@ CREATE TABLE converge.pending_marker (
 CREATE INDEX pending_marker_saga ON converge.pending_marker (saga_id);
 `,
   }),
+  Object.freeze({
+    version: 8,
+    name: 'replies to saga commands; sagas by creation time',
+    // An orchestrator's record of the replies to the commands its sagas sent, written in the
+    // reply's inbox transaction: one row per command (request_id, the command's message id).
+    // After a takeover the step's retry looks up an earlier final answer by idempotency key,
+    // newest first; pruning goes by received_at. saga_created serves the coupling report, which
+    // reads sagas by created_at alone (newest first), a filter no saga index led with.
+    sql: `
+CREATE TABLE converge.command_reply (
+  request_id text PRIMARY KEY,
+  idempotency_key text NOT NULL,
+  outcome text NOT NULL CHECK (outcome IN ('ok', 'rejected', 'failed')),
+  reply jsonb NOT NULL,
+  received_at timestamptz NOT NULL
+);
+CREATE INDEX command_reply_key ON converge.command_reply (idempotency_key, received_at);
+CREATE INDEX command_reply_received ON converge.command_reply (received_at);
+CREATE INDEX saga_created ON converge.saga (created_at, id);
+`,
+  }),
 ]);
 
 /** The newest schema version this build knows. */

@@ -2,6 +2,7 @@ import { maskSecrets, parseDatabaseUrl } from '../../core/database-url.js';
 import { ConvergeError } from '../../core/errors.js';
 import { assertSchemaVersion } from '../../core/schema-version.js';
 import type { MigrationReport, Storage, StorageCapabilities, Transaction } from '../../ports/storage.js';
+import { SqlCommandReplyStore } from '../sql-command-reply-store.js';
 import { PgConnection, type PgConnectionSource } from './pg-connection.js';
 import type { PgPoolLike } from './pg-like.js';
 import { callerPoolSource, ownPoolSource } from './postgres-connection-sources.js';
@@ -15,6 +16,7 @@ import { migratePostgres, readPostgresSchemaVersion } from './postgres-migrator.
 import { PostgresOutboxStore } from './postgres-outbox-store.js';
 import { postgresPendingMarkerStore } from './postgres-pending-marker-store.js';
 import { PostgresSagaStore } from './postgres-saga-store.js';
+import { postgresSqlDialect } from './postgres-sql-dialect.js';
 
 /**
  * Where Converge's PostgreSQL storage gets its connections: a connection string (Converge opens
@@ -61,6 +63,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Storage 
   const { source, description } = resolve(options);
   const connection = new PgConnection(source);
   const listeners = new Set<PostgresListener>();
+  const dialect = postgresSqlDialect(connection);
 
   return Object.freeze({
     capabilities: CAPABILITIES,
@@ -88,6 +91,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Storage 
     sagas: new PostgresSagaStore(connection),
     idempotency: new PostgresIdempotencyStore(connection),
     pendingMarkers: postgresPendingMarkerStore(connection),
+    commandReplies: new SqlCommandReplyStore(dialect),
     async close(): Promise<void> {
       const open = [...listeners];
       listeners.clear();

@@ -238,4 +238,21 @@ CREATE TABLE converge_pending_marker (
 CREATE INDEX converge_pending_marker_saga ON converge_pending_marker (saga_id);
 `,
   },
+  {
+    version: 8,
+    name: 'replies to saga commands; sagas by creation time',
+    // See the PostgreSQL migration 8. `reply` is JSON text; `received_at` is epoch milliseconds.
+    sql: `
+CREATE TABLE converge_command_reply (
+  request_id TEXT PRIMARY KEY,
+  idempotency_key TEXT NOT NULL,
+  outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'rejected', 'failed')),
+  reply TEXT NOT NULL,
+  received_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX converge_command_reply_key ON converge_command_reply (idempotency_key, received_at);
+CREATE INDEX converge_command_reply_received ON converge_command_reply (received_at);
+CREATE INDEX converge_saga_created ON converge_saga (created_at, id);
+`,
+  },
 ]);

@@ -4,6 +4,7 @@ import { ConvergeError } from '../../core/errors.js';
 import { AsyncMutex } from '../../core/mutex.js';
 import { assertSchemaNotNewer, assertSchemaVersion } from '../../core/schema-version.js';
 import type { MigrationReport, Storage, StorageCapabilities, Transaction } from '../../ports/storage.js';
+import { SqlCommandReplyStore } from '../sql-command-reply-store.js';
 import type { SqliteDatabaseLike } from './sqlite-database-like.js';
 import { SqliteEvidenceStore } from './sqlite-evidence-store.js';
 import { StatementCache, sqliteTransactionHandle } from './sqlite-executor.js';
@@ -14,6 +15,7 @@ import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { SqliteOutboxStore } from './sqlite-outbox-store.js';
 import { sqlitePendingMarkerStore } from './sqlite-pending-marker-store.js';
 import { SqliteSagaStore } from './sqlite-saga-store.js';
+import { sqliteSqlDialect } from './sqlite-sql-dialect.js';
 
 export interface SqliteStorageOptions {
   /** A database file; created when missing. Or pass `database`. */
@@ -85,6 +87,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
   db.pragma('synchronous = FULL');
   db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 10_000))}`);
   const connection = new SqliteConnection(db);
+  const dialect = sqliteSqlDialect(connection);
   const description = `sqlite:${maskSecrets(db.name)}`;
   const latest = SQLITE_MIGRATIONS.at(-1)?.version ?? 0;
 
@@ -136,6 +139,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     sagas: new SqliteSagaStore(connection),
     idempotency: new SqliteIdempotencyStore(connection),
     pendingMarkers: sqlitePendingMarkerStore(connection),
+    commandReplies: new SqlCommandReplyStore(dialect),
     async close(): Promise<void> {
       if (ownsDatabase) await connection.use((statements) => statements.db.close());
     },
