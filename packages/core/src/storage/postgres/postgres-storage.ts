@@ -3,11 +3,11 @@ import { ConvergeError } from '../../core/errors.js';
 import { assertSchemaVersion } from '../../core/schema-version.js';
 import type { MigrationReport, Storage, StorageCapabilities, Transaction } from '../../ports/storage.js';
 import { SqlCommandReplyStore } from '../sql-command-reply-store.js';
+import { SqlIdempotencyStore } from '../sql-idempotency-store.js';
 import { PgConnection, type PgConnectionSource } from './pg-connection.js';
 import type { PgPoolLike } from './pg-like.js';
 import { callerPoolSource, ownPoolSource } from './postgres-connection-sources.js';
 import { PostgresEvidenceStore } from './postgres-evidence-store.js';
-import { PostgresIdempotencyStore } from './postgres-idempotency-store.js';
 import { PostgresInboxStore } from './postgres-inbox-store.js';
 import { PostgresListener } from './postgres-listener.js';
 import { PostgresLogStore } from './postgres-log-store.js';
@@ -89,7 +89,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Storage 
     log: new PostgresLogStore(connection),
     evidence: new PostgresEvidenceStore(connection),
     sagas: new PostgresSagaStore(connection),
-    idempotency: new PostgresIdempotencyStore(connection),
+    idempotency: new SqlIdempotencyStore(dialect),
     pendingMarkers: postgresPendingMarkerStore(connection),
     commandReplies: new SqlCommandReplyStore(dialect),
     async close(): Promise<void> {

@@ -5,10 +5,10 @@ import { AsyncMutex } from '../../core/mutex.js';
 import { assertSchemaNotNewer, assertSchemaVersion } from '../../core/schema-version.js';
 import type { MigrationReport, Storage, StorageCapabilities, Transaction } from '../../ports/storage.js';
 import { SqlCommandReplyStore } from '../sql-command-reply-store.js';
+import { SqlIdempotencyStore } from '../sql-idempotency-store.js';
 import type { SqliteDatabaseLike } from './sqlite-database-like.js';
 import { SqliteEvidenceStore } from './sqlite-evidence-store.js';
 import { StatementCache, sqliteTransactionHandle } from './sqlite-executor.js';
-import { SqliteIdempotencyStore } from './sqlite-idempotency-store.js';
 import { SqliteInboxStore } from './sqlite-inbox-store.js';
 import { SqliteLogStore } from './sqlite-log-store.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
@@ -137,7 +137,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     log: new SqliteLogStore(connection),
     evidence: new SqliteEvidenceStore(connection),
     sagas: new SqliteSagaStore(connection),
-    idempotency: new SqliteIdempotencyStore(connection),
+    idempotency: new SqlIdempotencyStore(dialect),
     pendingMarkers: sqlitePendingMarkerStore(connection),
     commandReplies: new SqlCommandReplyStore(dialect),
     async close(): Promise<void> {
