@@ -188,14 +188,17 @@ describe.each(backends)('saga orchestrator on $name', (backend) => {
     expectEffectsOnce(await testbed.effects(), [done!, finished!]);
   });
 
-  it('gives a saga up the moment another holder takes it (an operator here), aborting its call and writing nothing more', async () => {
+  it('gives up exactly the saga another holder takes (an operator here), aborting its call and writing nothing more; keeps renewing the others', async () => {
     const testbed = await setup();
-    const saga = testbed.saga({ timeoutMs: 20_000 });
+    // A hanging first attempt lasts its timeout, more than three leases: only renewals keep the saga.
+    const saga = testbed.saga({ timeoutMs: 3_000 });
     const warnings: string[] = [];
     const logger = { ...silentLogger, warn: (_: unknown, message: string) => void warnings.push(message) };
     const running = orchestrator(testbed, { definitions: [saga], leaseMs: 900, logger });
     await running.start();
-    const { sagaId } = await running.startSaga(saga, { customer: 'c-10', script: { contract: { hang: 1 } } });
+    const script = { contract: { hang: 1 } } as const;
+    const { sagaId } = await running.startSaga(saga, { customer: 'c-10', script });
+    const { sagaId: keptId } = await running.startSaga(saga, { customer: 'c-11', script });
     const { sagas } = testbed.storage;
     const inFlight = await waitFor('the contract call to be in flight', async () => {
       const record = await sagas.get(sagaId);
@@ -217,10 +220,17 @@ describe.each(backends)('saga orchestrator on $name', (backend) => {
     await waitFor('the orchestrator to give the saga up', () =>
       warnings.some((w) => w.includes(sagaId) && w.includes('another orchestrator holds it now')),
     );
+    const [kept] = await testbed.settled([keptId]);
     await running.stop();
     const log = await sagas.transitions(sagaId);
     expect(log.at(-1)).toMatchObject({ seq, kind: 'cancel' });
-    expect((await testbed.effects()).map((e) => `${e.kind} ${e.step}`)).toEqual(['apply profile']);
+    // The other saga was held throughout: never claimed again, nothing re-issued, never given up.
+    expect(kept).toMatchObject({ status: 'completed', fencingToken: 1 });
+    const keptLog = await sagas.transitions(keptId);
+    expect(keptLog.filter((t) => (t.detail as { reissue?: boolean } | null)?.reissue === true)).toEqual([]);
+    expect(warnings.filter((w) => w.includes(keptId))).toEqual([]);
+    const effects = (await testbed.effects()).filter((e) => e.sagaId === sagaId);
+    expect(effects.map((e) => `${e.kind} ${e.step}`)).toEqual(['apply profile']);
   });
 
   it('one orchestrator stops gracefully mid-run and the other finishes every saga, each effect once', async () => {

@@ -221,6 +221,7 @@ export type {
 } from './ports/pending-marker-store.js';
 export {
   type ClaimedSaga,
+  type HeldSaga,
   type OrchestratorHeartbeat,
   type SagaListFilter,
   type SagaRecord,

@@ -94,6 +94,12 @@ export interface SagaStart {
   readonly at: Date;
 }
 
+/** A saga an orchestrator holds: its id and the fencing token of its claim (see `renewLeases`). */
+export interface HeldSaga {
+  readonly id: string;
+  readonly fencingToken: number;
+}
+
 /** A claimed saga: the record and the token every write must carry. */
 export interface ClaimedSaga {
   readonly record: SagaRecord;
@@ -170,6 +176,13 @@ export interface SagaStore {
   ): Promise<ClaimedSaga[]>;
   /** Extends the lease if `fencingToken` is still current; `'fenced'` otherwise. */
   renew(id: string, fencingToken: number, leaseMs: number, now: Date): Promise<SagaWriteOutcome>;
+  /**
+   * Extends the leases of all the sagas an orchestrator holds, in one statement (one write however
+   * many it holds): each as `renew` would, only if its fencing token is still current and its lease
+   * was not released. Returns the ids of those that were not extended — fenced: the caller
+   * abandons exactly those. An empty `held` writes nothing.
+   */
+  renewLeases(held: readonly HeldSaga[], leaseMs: number, now: Date): Promise<string[]>;
   /** Records one transition (row + log entry, one transaction) if `fencingToken` is current. */
   record(id: string, fencingToken: number, write: SagaWrite): Promise<SagaWriteOutcome>;
   /** Gives the lease up (after a terminal transition, or on stop) if the token is current. */

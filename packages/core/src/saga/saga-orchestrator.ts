@@ -15,6 +15,13 @@
  * runs) at start, once per `heartbeatIntervalMs`, and on stop; `listStranded` uses them to find
  * sagas whose version no live orchestrator runs. A heartbeat that cannot be written is logged.
  *
+ * Lease renewal: every `leaseMs / 3`, while it holds sagas, the orchestrator extends the leases of
+ * all of them with one statement (`renewLeases`), so its writes per second do not grow with the
+ * number of sagas it runs. The store extends each lease only while its fencing token is current and
+ * answers the sagas it did not extend; exactly those runners give their saga up (fenced). A
+ * renewal that cannot be written is logged and tried again at the next interval (if a lease lapses
+ * meanwhile, fencing protects). Renewal continues through `stop()` until every runner has ended.
+ *
  * Concurrency invariant (claims): a saga runs in at most one runner at a time across every
  * orchestrator instance, because a runner exists only for a claim, a claim needs an expired or
  * released lease, and every claim increments the fencing token that every write must carry (see
@@ -43,7 +50,7 @@ export interface OrchestratorOptions {
   readonly definitions: readonly SagaDefinition<any>[];
   /** Default: `orchestrator-<UUIDv7>`, new per instance. */
   readonly orchestratorId?: string;
-  /** How long a claim is exclusive without renewal; renewed every `leaseMs / 3` while calls run. Default 10000. */
+  /** How long a claim is exclusive without renewal; the orchestrator renews its sagas' leases every `leaseMs / 3` (one statement for all). Default 10000. */
   readonly leaseMs?: number;
   /** Longest wait between claims when nothing wakes the orchestrator. Default 500. */
   readonly pollIntervalMs?: number;
@@ -125,6 +132,8 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
   let loop: Promise<void> | null = null;
   let lastBeatAt = Number.NEGATIVE_INFINITY;
   let unlisten: (() => Promise<void>) | null = null;
+  let renewal: NodeJS.Timeout | null = null;
+  let renewing: Promise<void> | null = null;
 
   async function beat(stopped: boolean): Promise<void> {
     lastBeatAt = Date.now();
@@ -146,6 +155,34 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
       });
   }
 
+  /** Extends the lease of every saga held, in one statement; gives up those found fenced. */
+  async function renewLeases(): Promise<void> {
+    // The runners asked about, not the map's entries when the answer comes (a saga may be claimed anew meanwhile).
+    const holding = [...runners.values()].flatMap(({ runner }) => {
+      const held = runner.held;
+      return held === null ? [] : [{ runner, held }];
+    });
+    if (holding.length === 0) return;
+    try {
+      const held = holding.map((holder) => holder.held);
+      const fenced = new Set(await store.renewLeases(held, config.leaseMs, config.clock()));
+      for (const { runner, held } of holding) if (fenced.has(held.id)) runner.leaseLost();
+    } catch (error) {
+      config.logger.warn(
+        { orchestratorId: config.orchestratorId, sagas: holding.length, error: describeError(error) },
+        `orchestrator ${config.orchestratorId} could not renew the leases of its ${holding.length} saga(s); retrying in ${renewalIntervalMs(config)} ms`,
+      );
+    }
+  }
+
+  /** One renewal at a time: a slow one is not overtaken by the next. */
+  function renewalTick(): void {
+    if (renewing !== null) return;
+    renewing = renewLeases().finally(() => {
+      renewing = null;
+    });
+  }
+
   function launch(claimed: Awaited<ReturnType<typeof store.claim>>[number]): void {
     const { record } = claimed;
     const definition = registry.get(registryKey(record.name, record.version));
@@ -156,7 +193,6 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
     }
     const runner = new SagaRunner(claimed, definition, {
       store,
-      leaseMs: config.leaseMs,
       holdMs: config.pollIntervalMs,
       clock: config.clock,
       random: config.random,
@@ -217,6 +253,7 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
       running = true;
       unlisten = await listenForStarts(storage, waker, config.logger);
       await beat(false);
+      renewal = setInterval(renewalTick, renewalIntervalMs(config));
       loop = run();
     },
     async stop(): Promise<void> {
@@ -229,6 +266,9 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
       unlisten = null;
       for (const { runner } of runners.values()) runner.stop();
       await Promise.all([...runners.values()].map(({ done }) => done));
+      if (renewal !== null) clearInterval(renewal);
+      renewal = null;
+      await renewing;
       if (wasRunning) await beat(true);
     },
     async startSaga(definitionOrName, input, startOptions = {}) {
@@ -304,6 +344,10 @@ function resolveOptions(options: OrchestratorOptions) {
     faults: options.faults ?? noFaults,
   });
 }
+
+/** How often held leases are renewed: a third of the lease, so one renewal can fail and the next still comes in time. */
+const renewalIntervalMs = (config: { readonly leaseMs: number }): number =>
+  Math.max(1, Math.floor(config.leaseMs / 3));
 
 const registryKey = (name: string, version: number) => `${version}:${name}`;
 

@@ -6,12 +6,14 @@
  * the stored `wakeAt` brings the saga back), or the orchestrator stops, or the lease is lost.
  *
  * Concurrency invariant (the lease): everything this runner writes carries the fencing token it
- * claimed the saga with, and the store refuses a write with an older token. While calls run, the
- * lease is renewed every `leaseMs / 3`, so a live runner keeps it; a runner paused past its lease
- * (GC, SIGSTOP) may find the saga claimed by another instance, and then its first renewal or write
- * comes back `'fenced'`: it aborts its calls in flight, ignores their results and writes nothing
- * more — the new holder re-issues any attempt it left in flight with the same idempotency key, so
- * the participant applies the effect once. A store error leaves the outcome of that write unknown,
+ * claimed the saga with, and the store refuses a write with an older token. While the runner holds
+ * the saga, its orchestrator renews the lease every `leaseMs / 3` (the leases of all its runners
+ * in one statement, see saga-orchestrator.ts), so a live runner keeps it; a runner paused past its
+ * lease (GC, SIGSTOP) may find the saga claimed by another instance, and then its first write comes
+ * back `'fenced'`, or its orchestrator's renewal reports the saga fenced (`leaseLost`): it aborts
+ * its calls in flight, ignores their results and writes nothing more — the new holder re-issues
+ * any attempt it left in flight with the same idempotency key, so the participant applies the
+ * effect once. A store error leaves the outcome of that write unknown,
  * so it is treated the same way: the runner gives the saga up without writing, and it is claimed
  * again (with a new token) once the lease expires.
  *
@@ -24,7 +26,7 @@ import { Waker } from '../core/waker.js';
 import type { FaultInjector } from '../ports/fault-points.js';
 import { FaultPoint } from '../ports/fault-points.js';
 import type { Logger } from '../ports/logger.js';
-import type { ClaimedSaga, SagaStore } from '../ports/saga-store.js';
+import type { ClaimedSaga, HeldSaga, SagaStore } from '../ports/saga-store.js';
 import { callSagaAction, type SagaCallResult } from './saga-call.js';
 import type { SagaDefinition } from './saga-definition.js';
 import type { SagaEvent } from './saga-event.js';
@@ -34,7 +36,6 @@ import { applyEvent, nextActions, type SagaAction } from './saga-state-machine.j
 /** What a runner shares with its orchestrator. */
 export interface SagaRunnerOptions {
   readonly store: SagaStore;
-  readonly leaseMs: number;
   /** A wait for a due time longer than this releases the saga instead of holding it. */
   readonly holdMs: number;
   readonly clock: () => Date;
@@ -70,6 +71,18 @@ export class SagaRunner {
     return this.#id;
   }
 
+  /** The lease to renew, while the runner still holds it; null once it ended or gave the saga up. */
+  get held(): HeldSaga | null {
+    return this.#finished || this.#abandon.signal.aborted
+      ? null
+      : { id: this.#id, fencingToken: this.#token };
+  }
+
+  /** Its orchestrator's renewal found the lease lost: gives the saga up (see the invariant above). */
+  leaseLost(): void {
+    if (!this.#finished) this.#giveUp('fenced');
+  }
+
   /** Starts no new call; lets the calls in flight end (each within its timeout) and records them. */
   stop(): void {
     this.#stopping = true;
@@ -78,7 +91,6 @@ export class SagaRunner {
 
   /** Runs until there is nothing more to do now; never throws. */
   async run(): Promise<void> {
-    const renewal = setInterval(() => void this.#renew(), Math.max(1, Math.floor(this.#options.leaseMs / 3)));
     try {
       await this.#drive();
     } catch (error) {
@@ -90,7 +102,6 @@ export class SagaRunner {
       );
       this.#giveUp('failed', error);
     } finally {
-      clearInterval(renewal);
       this.#finished = true;
       // Let abandoned calls see their signal; their results are ignored.
       await Promise.allSettled(this.#calls.values());
@@ -178,25 +189,6 @@ export class SagaRunner {
     }
     this.#snapshot = snapshot;
     return true;
-  }
-
-  async #renew(): Promise<void> {
-    if (this.#finished || this.#abandon.signal.aborted) return;
-    try {
-      const outcome = await this.#options.store.renew(
-        this.#id,
-        this.#token,
-        this.#options.leaseMs,
-        this.#options.clock(),
-      );
-      if (outcome === 'fenced' && !this.#finished) this.#giveUp('fenced');
-    } catch (error) {
-      // The next renewal (or write) tries again; if the lease lapses meanwhile, fencing protects.
-      this.#options.logger.warn(
-        { sagaId: this.#id, error: describeError(error) },
-        `could not renew the lease of saga ${this.#id}; retrying in ${Math.floor(this.#options.leaseMs / 3)} ms`,
-      );
-    }
   }
 
   /** Abandons the saga: aborts its calls, writes nothing more (see the invariant above). */

@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newMessageId } from '../core/ids.js';
 import type { SagaRecord, SagaStart, SagaStatus, SagaWrite } from '../ports/saga-store.js';
 import type { Storage } from '../ports/storage.js';
+import { describeSagaLeaseRenewal } from './saga-lease-renewal-contract.js';
 import { describeSagaOrchestratorRegistry } from './saga-orchestrator-registry-contract.js';
 
 /** A fresh, empty database for one test: its storage, more storages on it, and how to remove it. */
@@ -86,6 +87,7 @@ export function describeSagaStoreContract(name: string, factory: SagaStoreFactor
 
     describeStart(context);
     describeClaim(context);
+    describeSagaLeaseRenewal(context);
     describeFencing(context);
     describeRecord(context);
     describeReads(context);

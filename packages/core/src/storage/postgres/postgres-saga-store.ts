@@ -1,6 +1,7 @@
 import { isUuid } from '../../core/ids.js';
 import type {
   ClaimedSaga,
+  HeldSaga,
   OrchestratorHeartbeat,
   SagaListFilter,
   SagaRecord,
@@ -96,6 +97,13 @@ SET fencing_token = s.fencing_token + 1, lease_owner = $1, lease_expires_at = $2
 FROM runnable WHERE s.id = runnable.id
 RETURNING s.*`;
 
+/** Every held saga's lease, extended where its token is current and its lease not released. */
+const RENEW_LEASES = `
+UPDATE converge.saga s SET lease_expires_at = $3
+FROM unnest($1::uuid[], $2::bigint[]) AS held(id, fencing_token)
+WHERE s.id = held.id AND s.fencing_token = held.fencing_token AND s.lease_owner IS NOT NULL
+RETURNING s.id, s.fencing_token`;
+
 /**
  * Sagas in schema `converge` of the orchestrator's PostgreSQL database (`saga`,
  * `saga_transition`; snapshots, inputs and details are jsonb).
@@ -179,6 +187,19 @@ export class PostgresSagaStore implements SagaStore {
        WHERE id = $1 AND fencing_token = $2 AND lease_owner IS NOT NULL`,
       [id, fencingToken, new Date(now.getTime() + leaseMs)],
     );
+  }
+
+  async renewLeases(held: readonly HeldSaga[], leaseMs: number, now: Date): Promise<string[]> {
+    // An id that is no UUID names no saga: fenced, without asking the server.
+    const valid = held.filter((saga) => isUuid(saga.id));
+    if (valid.length === 0) return held.map((saga) => saga.id);
+    const { rows } = await this.#connection.query<{ id: string; fencing_token: unknown }>(RENEW_LEASES, [
+      valid.map((saga) => saga.id),
+      valid.map((saga) => saga.fencingToken),
+      new Date(now.getTime() + leaseMs),
+    ]);
+    const renewed = new Set(rows.map((row) => heldKey(row.id, toNumber(row.fencing_token))));
+    return held.filter((saga) => !renewed.has(heldKey(saga.id, saga.fencingToken))).map((saga) => saga.id);
   }
 
   release(id: string, fencingToken: number): Promise<SagaWriteOutcome> {
@@ -309,6 +330,9 @@ function writeValues(id: string, write: SagaWrite): unknown[] {
     detail === undefined || detail === null ? null : JSON.stringify(detail),
   ];
 }
+
+/** A held saga as a set key; PostgreSQL answers uuids in lower case. */
+const heldKey = (id: string, fencingToken: number): string => `${id.toLowerCase()}:${fencingToken}`;
 
 // Stringified here: pg would turn a JS array into a PostgreSQL array literal, not JSON.
 const json = (value: unknown): string => JSON.stringify(value ?? null);

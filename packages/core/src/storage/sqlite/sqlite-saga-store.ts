@@ -1,5 +1,6 @@
 import type {
   ClaimedSaga,
+  HeldSaga,
   OrchestratorHeartbeat,
   SagaListFilter,
   SagaRecord,
@@ -106,6 +107,25 @@ export class SqliteSagaStore implements SagaStore {
       'UPDATE converge_saga SET lease_expires_at = ? WHERE id = ? AND fencing_token = ? AND lease_owner IS NOT NULL',
       [now.getTime() + leaseMs, id, fencingToken],
     );
+  }
+
+  renewLeases(held: readonly HeldSaga[], leaseMs: number, now: Date): Promise<string[]> {
+    if (held.length === 0) return Promise.resolve([]);
+    const pairs = JSON.stringify(held.map((saga) => [saga.id, saga.fencingToken]));
+    return this.#connection.transaction((_tx, statements) => {
+      const renewed = new Set(
+        statements
+          .all<{ id: string; fencing_token: number }>(
+            `UPDATE converge_saga SET lease_expires_at = ?
+             WHERE lease_owner IS NOT NULL
+               AND (id, fencing_token) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))
+             RETURNING id, fencing_token`,
+            [now.getTime() + leaseMs, pairs],
+          )
+          .map((row) => `${row.fencing_token}:${row.id}`),
+      );
+      return held.filter((saga) => !renewed.has(`${saga.fencingToken}:${saga.id}`)).map((saga) => saga.id);
+    });
   }
 
   release(id: string, fencingToken: number): Promise<SagaWriteOutcome> {
