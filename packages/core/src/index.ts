@@ -258,12 +258,19 @@ export type {
 export { createRelay, type Relay, type RelayOptions } from './relay/outbox-relay.js';
 export { RELAY_SILENT_AFTER_INTERVALS, RelayState, relayState } from './relay/relay-state.js';
 export { applyOperatorAction } from './saga/apply-operator-action.js';
-export type {
-  CommandCallOptions,
-  CommandReply,
-  CommandRequest,
-  CommandRequester,
+export {
+  type CommandCallOptions,
+  type CommandReply,
+  type CommandRequest,
+  type CommandRequester,
+  commandCall,
+  parseCommandReply,
 } from './saga/command-call.js';
+export {
+  type CommandChannel,
+  type CommandChannelOptions,
+  createCommandChannel,
+} from './saga/command-channel.js';
 export {
   defineSaga,
   type InputValidator,

@@ -5,10 +5,10 @@
  */
 import { maskSecrets } from '../core/database-url.js';
 import { RetryableError, TerminalError } from '../core/errors.js';
+import { type FromContext, fromContext } from './from-context.js';
 import type { StepContext, StepOutputs } from './saga-definition.js';
 
-/** A value, or a function of the step's context that gives it. */
-export type FromContext<T, Input, Outputs extends object> = T | ((context: StepContext<Input, Outputs>) => T);
+export type { FromContext } from './from-context.js';
 
 /** What `httpCall` sends. */
 export interface HttpCallOptions<Input, Outputs extends object> {
@@ -51,10 +51,10 @@ export function httpCall<Input = unknown, Outputs extends object = StepOutputs>(
 ): (context: StepContext<Input, Outputs>) => Promise<unknown> {
   const method = (options.method ?? 'POST').toUpperCase();
   return async (context) => {
-    const url = resolve(options.url, context);
+    const url = fromContext(options.url, context);
     const headers: Record<string, string> = {
       accept: 'application/json',
-      ...resolve(options.headers ?? {}, context),
+      ...fromContext(options.headers ?? {}, context),
     };
     for (const name of Object.keys(headers))
       if (name.toLowerCase() === 'idempotency-key') delete headers[name];
@@ -83,13 +83,6 @@ export function httpCall<Input = unknown, Outputs extends object = StepOutputs>(
     if (response.ok) return outputOf(response, text);
     throw answerError(what, url, method, response, text);
   };
-}
-
-function resolve<T, Input, Outputs extends object>(
-  value: FromContext<T, Input, Outputs>,
-  context: StepContext<Input, Outputs>,
-): T {
-  return typeof value === 'function' ? (value as (c: StepContext<Input, Outputs>) => T)(context) : value;
 }
 
 function outputOf(response: Response, text: string): unknown {
