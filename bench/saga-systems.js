@@ -110,12 +110,14 @@ async function openConverge(config) {
   const watched = new Proxy(store, {
     get(target, property) {
       if (property === 'record') {
-        return async (id, fencingToken, write) => {
-          const outcome = await target.record(id, fencingToken, write);
-          if (outcome === 'recorded' && TERMINAL_SAGA_STATUSES.has(write.status)) {
+        return async (id, fencingToken, write, options) => {
+          const outcome = await target.record(id, fencingToken, write, options);
+          // One write may record several transitions; the last one's status is the saga's.
+          const status = Array.isArray(write) ? write.at(-1).status : write.status;
+          if (outcome === 'recorded' && TERMINAL_SAGA_STATUSES.has(status)) {
             const resolve = waiting.get(id);
-            if (resolve === undefined) ended.set(id, write.status);
-            else resolve(write.status);
+            if (resolve === undefined) ended.set(id, status);
+            else resolve(status);
             waiting.delete(id);
           }
           return outcome;

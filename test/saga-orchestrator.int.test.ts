@@ -10,6 +10,9 @@ import {
   createOrchestrator,
   FaultPoint,
   type Orchestrator,
+  type SagaStore,
+  type SagaWrite,
+  type Storage,
   silentLogger,
   TERMINAL_SAGA_STATUSES,
 } from '../packages/core/src/index.js';
@@ -18,6 +21,37 @@ import { availableBackends } from './support/backends.js';
 import { createSagaTestbed, expectEffectsOnce, type SagaTestbed } from './support/saga-testbed.js';
 
 const backends = await availableBackends();
+
+/**
+ * `storage` with its saga writes seen: the transitions of each accepted `record` (one durable
+ * write each), and the sagas given up by a `release` of their own.
+ */
+function observeWrites(storage: Storage) {
+  const records: string[][] = [];
+  const releases: string[] = [];
+  const label = (write: SagaWrite) => `${write.transition.kind} ${write.transition.step}`;
+  const sagas = new Proxy<SagaStore>(storage.sagas, {
+    get(target, property) {
+      if (property === 'record') {
+        return async (...args: Parameters<SagaStore['record']>) => {
+          const outcome = await target.record(...args);
+          const write = args[2];
+          if (outcome === 'recorded') records.push('status' in write ? [label(write)] : write.map(label));
+          return outcome;
+        };
+      }
+      if (property === 'release') {
+        return (id: string, fencingToken: number) => {
+          releases.push(id);
+          return target.release(id, fencingToken);
+        };
+      }
+      const value: unknown = Reflect.get(target, property);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { storage: { ...storage, sagas }, records, releases };
+}
 
 describe.each(backends)('saga orchestrator on $name', (backend) => {
   let bed: SagaTestbed | null = null;
@@ -49,10 +83,11 @@ describe.each(backends)('saga orchestrator on $name', (backend) => {
     return made;
   }
 
-  it('runs a 3-step saga to completed, each effect once, one logged transition per start and result', async () => {
+  it('runs a 3-step saga to completed, each effect once, one logged transition per start and result, a result and the next start in one write', async () => {
     const testbed = await setup();
     const saga = testbed.saga();
-    const running = orchestrator(testbed, { definitions: [saga] });
+    const seen = observeWrites(testbed.storage);
+    const running = orchestrator(testbed, { definitions: [saga], storage: seen.storage });
     await running.start();
     const { sagaId, created } = await running.startSaga(saga, { customer: 'c-1' });
     expect(created).toBe(true);
@@ -72,11 +107,21 @@ describe.each(backends)('saga orchestrator on $name', (backend) => {
     expect((await testbed.effects()).map((e) => e.key)).toEqual(
       ['profile', 'contract', 'billing'].map((step) => `${sagaId}:${step}`),
     );
+    // Four durable writes; the completion gave the lease up in its own write.
+    expect(seen.records).toEqual([
+      ['step-started profile'],
+      ['step-succeeded profile', 'step-started contract'],
+      ['step-succeeded contract', 'step-started billing'],
+      ['step-succeeded billing'],
+    ]);
+    expect(seen.releases).toEqual([]);
+    expect(record).toMatchObject({ leaseOwner: null, leaseExpiresAt: null });
   });
 
   it('compensates contract then profile when billing refuses; billing is neither applied nor undone', async () => {
     const testbed = await setup();
-    const running = orchestrator(testbed);
+    const seen = observeWrites(testbed.storage);
+    const running = orchestrator(testbed, { storage: seen.storage });
     await running.start();
     const { sagaId } = await running.startSaga('three-step', {
       customer: 'c-2',
@@ -93,6 +138,16 @@ describe.each(backends)('saga orchestrator on $name', (backend) => {
     ]);
     expect(effects.find((e) => e.kind === 'undo')?.key).toBe(`${sagaId}:contract:compensate`);
     expectEffectsOnce(effects, [record!]);
+    // Each result is recorded with the compensation it makes due.
+    expect(seen.records).toEqual([
+      ['step-started profile'],
+      ['step-succeeded profile', 'step-started contract'],
+      ['step-succeeded contract', 'step-started billing'],
+      ['step-failed billing', 'compensation-started contract'],
+      ['compensation-succeeded contract', 'compensation-started profile'],
+      ['compensation-succeeded profile'],
+    ]);
+    expect(seen.releases).toEqual([]);
   });
 
   it('retries a step that fails with 503 and completes, the effect applied once', async () => {

@@ -225,6 +225,7 @@ export {
   type OrchestratorHeartbeat,
   type SagaListFilter,
   type SagaRecord,
+  type SagaRecordOptions,
   type SagaStart,
   SagaStatus,
   type SagaStore,
@@ -232,6 +233,7 @@ export {
   type SagaVersions,
   type SagaWrite,
   type SagaWriteOutcome,
+  type SagaWrites,
   TERMINAL_SAGA_STATUSES,
 } from './ports/saga-store.js';
 export {

@@ -12,9 +12,13 @@ export const FaultPoint = {
   AFTER_HANDLER_COMMIT_BEFORE_ACK: 'after-handler-commit-before-ack',
   /** A participant committed its effect with the idempotency key; the HTTP response is not yet written. */
   AFTER_PARTICIPANT_COMMIT_BEFORE_RESPONSE: 'after-participant-commit-before-response',
-  /** A saga orchestrator is about to record that it starts a step's attempt (nothing persisted yet). */
+  /**
+   * A saga orchestrator is about to record that it starts a step's attempt (nothing of it persisted
+   * yet). After the first step, that write also records the previous step's result, which is then
+   * not persisted either: a crash here leaves the previous attempt in flight.
+   */
   SAGA_BEFORE_STEP_STARTED: 'saga-before-step-started',
-  /** The orchestrator recorded the attempt as started; the participant is not yet called. */
+  /** The orchestrator recorded the attempt as started (with the previous step's result, after the first); the participant is not yet called. */
   SAGA_AFTER_STEP_STARTED: 'saga-after-step-started',
   /** The participant answered the step's call; its result is not yet recorded. */
   SAGA_AFTER_CALL_BEFORE_RESULT: 'saga-after-call-before-result',

@@ -7,8 +7,9 @@
  * lease, and every write it makes carries the fencing token it got with the lease. Each claim
  * increments the token, so an instance that was paused past its lease (GC, SIGSTOP) and wakes up
  * writes with an old token and is refused (`'fenced'`) — it can never overwrite the work of the
- * instance that took over. A transition is one durable write: the row update and the log entry
- * commit together, or neither does.
+ * instance that took over. A transition is recorded by one durable write: the row update and the
+ * log entry commit together, or neither does; one write may record several transitions that
+ * happened one after the other (a step's result and the next step's start), each its own entry.
  */
 import type { Transaction } from './storage.js';
 
@@ -121,6 +122,18 @@ export interface SagaWrite {
   readonly at: Date;
 }
 
+/** Transitions recorded by one durable write, in the order they happened (at least one). */
+export type SagaWrites = readonly [SagaWrite, ...SagaWrite[]];
+
+/** Options of `record`. */
+export interface SagaRecordOptions {
+  /**
+   * Give the lease up in the same statement: the writer holds the saga no longer after this write
+   * (it waits past its hold, needs attention, or stops). A terminal status always gives it up.
+   */
+  readonly release?: boolean;
+}
+
 /** Filters of `list`. */
 export interface SagaListFilter {
   readonly status?: SagaStatus;
@@ -183,9 +196,20 @@ export interface SagaStore {
    * abandons exactly those. An empty `held` writes nothing.
    */
   renewLeases(held: readonly HeldSaga[], leaseMs: number, now: Date): Promise<string[]>;
-  /** Records one transition (row + log entry, one transaction) if `fencingToken` is current. */
-  record(id: string, fencingToken: number, write: SagaWrite): Promise<SagaWriteOutcome>;
-  /** Gives the lease up (after a terminal transition, or on stop) if the token is current. */
+  /**
+   * Records one transition, or several in the order they happened, if `fencingToken` is current —
+   * one transaction: the row takes the last write's status, snapshot, `wakeAt`, reason and time,
+   * and the log gets one entry per write (its kind, step, attempt, status, detail and time) with
+   * consecutive seqs, or nothing is written (`'fenced'`). A terminal status (of the last write),
+   * or `options.release`, gives the lease up in the same statement.
+   */
+  record(
+    id: string,
+    fencingToken: number,
+    write: SagaWrite | SagaWrites,
+    options?: SagaRecordOptions,
+  ): Promise<SagaWriteOutcome>;
+  /** Gives the lease up (on stop, or when the last write did not) if the token is current. */
   release(id: string, fencingToken: number): Promise<SagaWriteOutcome>;
   /**
    * An operator's action, outside any lease: takes the saga over (increments the token, so a

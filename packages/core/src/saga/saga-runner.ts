@@ -1,9 +1,20 @@
 /**
  * Runs one claimed saga under its lease until there is nothing more to do now: asks the state
- * machine for the next actions, records each start (one `store.record`), calls the participant,
- * records the result (one `store.record`), and again — until the saga halts (final or
- * `needs-attention`), or waits longer than a poll interval (a backoff: the lease is released and
- * the stored `wakeAt` brings the saga back), or the orchestrator stops, or the lease is lost.
+ * machine for the next actions, records their starts, calls the participants, records each result
+ * together with the starts it makes due (the next step's, or the next compensation's), and again —
+ * until the saga halts (final or `needs-attention`), or waits longer than a poll interval (a
+ * backoff: the stored `wakeAt` brings the saga back), or the orchestrator stops, or the lease is
+ * lost.
+ *
+ * Writes. Each `store.record` is one durable write of one or more transitions, each still its own
+ * entry in the transition log: a result and the starts after it (`step-succeeded` of step k and
+ * `step-started` of step k+1), or the starts of a parallel group. A start is always recorded
+ * before its call (`FaultPoint.SAGA_BEFORE_STEP_STARTED` before the write, `SAGA_AFTER_STEP_STARTED`
+ * after it), so a crash before the write leaves the previous attempt in flight (re-issued with its
+ * key, as for a crash before its result) and a crash after it leaves the new attempt in flight.
+ * The write after which the runner holds the saga no longer (it halts, it waits past `holdMs`, it
+ * stops) gives the lease up in the same statement; only a runner that ends otherwise releases it
+ * with a statement of its own. See ADR 0020's addendum.
  *
  * Concurrency invariant (the lease): everything this runner writes carries the fencing token it
  * claimed the saga with, and the store refuses a write with an older token. While the runner holds
@@ -13,9 +24,9 @@
  * back `'fenced'`, or its orchestrator's renewal reports the saga fenced (`leaseLost`): it aborts
  * its calls in flight, ignores their results and writes nothing more — the new holder re-issues
  * any attempt it left in flight with the same idempotency key, so the participant applies the
- * effect once. A store error leaves the outcome of that write unknown,
- * so it is treated the same way: the runner gives the saga up without writing, and it is claimed
- * again (with a new token) once the lease expires.
+ * effect once. A store error leaves the outcome of that write unknown, so it is treated the same
+ * way: the runner gives the saga up without writing, and it is claimed again (with a new token)
+ * once the lease expires.
  *
  * Concurrency invariant (parallel steps): the calls of a parallel group run at once, but their
  * events are applied and recorded one at a time, each to the snapshot the previous one produced,
@@ -26,12 +37,18 @@ import { Waker } from '../core/waker.js';
 import type { FaultInjector } from '../ports/fault-points.js';
 import { FaultPoint } from '../ports/fault-points.js';
 import type { Logger } from '../ports/logger.js';
-import type { ClaimedSaga, HeldSaga, SagaStore } from '../ports/saga-store.js';
+import type { ClaimedSaga, HeldSaga, SagaStore, SagaWrite, SagaWriteOutcome } from '../ports/saga-store.js';
 import { callSagaAction, type SagaCallResult } from './saga-call.js';
 import type { SagaDefinition } from './saga-definition.js';
 import type { SagaEvent } from './saga-event.js';
 import type { SagaSnapshot } from './saga-snapshot.js';
-import { applyEvent, nextActions, type SagaAction } from './saga-state-machine.js';
+import {
+  applyEvent,
+  nextActions,
+  type SagaAction,
+  type SagaLease,
+  type SagaPlan,
+} from './saga-state-machine.js';
 
 /** What a runner shares with its orchestrator. */
 export interface SagaRunnerOptions {
@@ -50,6 +67,7 @@ export class SagaRunner {
   readonly #definition: SagaDefinition;
   readonly #id: string;
   readonly #token: number;
+  readonly #lease: SagaLease;
   readonly #input: unknown;
   #snapshot: SagaSnapshot;
   readonly #calls = new Map<string, Promise<SagaCallResult>>();
@@ -57,12 +75,16 @@ export class SagaRunner {
   readonly #waker = new Waker();
   #stopping = false;
   #finished = false;
+  /** A write that gives the lease up is under way, or done: the runner writes nothing after it. */
+  #releasing = false;
+  #released = false;
 
   constructor(claimed: ClaimedSaga, definition: SagaDefinition, options: SagaRunnerOptions) {
     this.#options = options;
     this.#definition = definition;
     this.#id = claimed.record.id;
     this.#token = claimed.fencingToken;
+    this.#lease = { sagaId: this.#id, fencingToken: this.#token };
     this.#input = claimed.record.input;
     this.#snapshot = claimed.record.snapshot as SagaSnapshot;
   }
@@ -73,14 +95,17 @@ export class SagaRunner {
 
   /** The lease to renew, while the runner still holds it; null once it ended or gave the saga up. */
   get held(): HeldSaga | null {
-    return this.#finished || this.#abandon.signal.aborted
+    return this.#finished || this.#releasing || this.#abandon.signal.aborted
       ? null
       : { id: this.#id, fencingToken: this.#token };
   }
 
-  /** Its orchestrator's renewal found the lease lost: gives the saga up (see the invariant above). */
+  /**
+   * Its orchestrator's renewal found the lease lost: gives the saga up (see the invariant above).
+   * Not after a write that gives the lease up: that write's own outcome says whether it was fenced.
+   */
   leaseLost(): void {
-    if (!this.#finished) this.#giveUp('fenced');
+    if (!this.#finished && !this.#releasing) this.#giveUp('fenced');
   }
 
   /** Starts no new call; lets the calls in flight end (each within its timeout) and records them. */
@@ -106,7 +131,7 @@ export class SagaRunner {
       // Let abandoned calls see their signal; their results are ignored.
       await Promise.allSettled(this.#calls.values());
     }
-    if (this.#abandon.signal.aborted) return;
+    if (this.#abandon.signal.aborted || this.#released) return;
     await this.#options.store.release(this.#id, this.#token).catch((error: unknown) => {
       this.#options.logger.warn(
         { sagaId: this.#id, error: describeError(error) },
@@ -116,42 +141,90 @@ export class SagaRunner {
   }
 
   async #drive(): Promise<void> {
-    const lease = { sagaId: this.#id, fencingToken: this.#token };
-    while (!this.#abandon.signal.aborted) {
+    while (!this.#abandon.signal.aborted && !this.#released) {
       const now = this.#options.clock();
-      const plan = nextActions(this.#snapshot, this.#definition, now, lease);
+      const plan = nextActions(this.#snapshot, this.#definition, now, this.#lease);
       if (plan.halted) return;
       if (plan.settle) {
-        if (!(await this.#record({ kind: 'saga-settled' }))) return;
+        if (!(await this.#write({ kind: 'saga-settled' }))) return;
         continue;
       }
-      if (!this.#stopping) {
-        for (const action of plan.actions) if (!(await this.#begin(action))) return;
-      }
+      if (!this.#stopping && plan.actions.length > 0 && !(await this.#write(null))) return;
       if (this.#calls.size > 0) {
         const settled = await Promise.race(this.#calls.values());
         this.#calls.delete(keyOf(settled.action));
-        if (settled.event === null || !(await this.#record(settled.event))) return;
+        if (settled.event === null || !(await this.#write(settled.event))) return;
         continue;
       }
-      if (this.#stopping || plan.waitUntil === null) return;
-      const waitMs = plan.waitUntil.getTime() - now.getTime();
-      if (waitMs > this.#options.holdMs) return;
-      await this.#waker.wait(waitMs);
+      if (this.#holdEnds(plan, now, 0)) return;
+      await this.#waker.wait(plan.waitUntil!.getTime() - now.getTime());
     }
   }
 
-  /** Records the attempt's start, then starts the call. False when the saga was given up. */
-  async #begin(action: SagaAction): Promise<boolean> {
-    const undo = action.kind === 'run-compensation';
-    if (!undo) this.#options.faults.reach(FaultPoint.SAGA_BEFORE_STEP_STARTED);
-    const started: SagaEvent = {
-      kind: undo ? 'compensation-started' : 'step-started',
-      step: action.step,
-      fencingToken: this.#token,
+  /**
+   * One durable write: applies `event` (a call's result, or none), then the start of every action
+   * it makes due now, records them all in one `store.record` — giving the lease up in it when the
+   * runner will hold the saga no longer — and then starts those calls. False when the saga was
+   * given up.
+   */
+  async #write(event: SagaEvent | null): Promise<boolean> {
+    const now = this.#options.clock();
+    let snapshot = this.#snapshot;
+    const writes: SagaWrite[] = [];
+    const apply = (next: SagaEvent): void => {
+      const applied = applyEvent(snapshot, next, this.#definition, now, { random: this.#options.random });
+      snapshot = applied.snapshot;
+      writes.push(applied.write);
     };
-    if (!(await this.#record(started))) return false;
-    if (!undo) this.#options.faults.reach(FaultPoint.SAGA_AFTER_STEP_STARTED);
+    if (event !== null) apply(event);
+    const plan = nextActions(snapshot, this.#definition, now, this.#lease);
+    const starts = this.#stopping || plan.halted || plan.settle ? [] : plan.actions;
+    for (const action of starts) {
+      const undo = action.kind === 'run-compensation';
+      if (!undo) this.#options.faults.reach(FaultPoint.SAGA_BEFORE_STEP_STARTED);
+      apply({
+        kind: undo ? 'compensation-started' : 'step-started',
+        step: action.step,
+        fencingToken: this.#token,
+      });
+    }
+    const [first, ...rest] = writes;
+    if (first === undefined) return true;
+    // With nothing started, `plan` is what is left once this write is recorded.
+    const release = starts.length === 0 && this.#holdEnds(plan, now, this.#calls.size);
+    this.#releasing = release;
+    let outcome: SagaWriteOutcome;
+    try {
+      outcome = await this.#options.store.record(this.#id, this.#token, [first, ...rest], { release });
+    } catch (error) {
+      this.#giveUp('failed', error);
+      return false;
+    }
+    if (outcome === 'fenced') {
+      this.#giveUp('fenced');
+      return false;
+    }
+    this.#snapshot = snapshot;
+    this.#released = release;
+    for (const action of starts) this.#call(action);
+    return true;
+  }
+
+  /**
+   * True when the runner holds the saga no longer once `plan` is what is left to do: it is halted,
+   * or nothing is in flight (`inFlight` calls) and nothing is due within `holdMs` (or it stops).
+   * The drive loop ends then, and the last write gave the lease up.
+   */
+  #holdEnds(plan: SagaPlan, now: Date, inFlight: number): boolean {
+    if (plan.halted) return true;
+    if (inFlight > 0 || plan.settle) return false;
+    if (this.#stopping || plan.waitUntil === null) return true;
+    return plan.waitUntil.getTime() - now.getTime() > this.#options.holdMs;
+  }
+
+  /** Starts the call of an action whose start was just recorded. */
+  #call(action: SagaAction): void {
+    if (action.kind === 'run-step') this.#options.faults.reach(FaultPoint.SAGA_AFTER_STEP_STARTED);
     if (action.reissue) {
       this.#options.logger.info(
         { sagaId: this.#id, step: action.step, attempt: action.attempt, kind: action.kind },
@@ -168,27 +241,6 @@ export class SagaRunner {
       faults: this.#options.faults,
     });
     this.#calls.set(keyOf(action), call);
-    return true;
-  }
-
-  /** Applies `event` and records it under the lease. False when the saga was given up. */
-  async #record(event: SagaEvent): Promise<boolean> {
-    const { snapshot, write } = applyEvent(this.#snapshot, event, this.#definition, this.#options.clock(), {
-      random: this.#options.random,
-    });
-    let outcome: 'recorded' | 'fenced';
-    try {
-      outcome = await this.#options.store.record(this.#id, this.#token, write);
-    } catch (error) {
-      this.#giveUp('failed', error);
-      return false;
-    }
-    if (outcome === 'fenced') {
-      this.#giveUp('fenced');
-      return false;
-    }
-    this.#snapshot = snapshot;
-    return true;
   }
 
   /** Abandons the saga: aborts its calls, writes nothing more (see the invariant above). */

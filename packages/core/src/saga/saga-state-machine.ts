@@ -50,9 +50,11 @@
  * plan waits for it (until its deadline; the orchestrator enforces the timeout and records
  * `step-timed-out`).
  *
- * One durable write per transition: every event (see saga-event.ts) yields one `SagaWrite`,
- * whose `wakeAt` is when the saga is runnable again (null: now, or held by an in-flight call's
- * lease) and whose `reason` is set for `needs-attention` and `failed`.
+ * One write per transition: every event (see saga-event.ts) yields one `SagaWrite`, whose
+ * `wakeAt` is when the saga is runnable again (null: now, or held by an in-flight call's lease)
+ * and whose `reason` is set for `needs-attention` and `failed`. The orchestrator may record the
+ * writes of consecutive events in one durable write (a result and the starts it makes due), each
+ * still its own log entry; the last one's snapshot is the saga's.
  */
 import { ConvergeError } from '../core/errors.js';
 import { backoffDelayMs } from '../core/retry-policy.js';

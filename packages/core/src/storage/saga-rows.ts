@@ -4,7 +4,16 @@
  * status. Adapters never import each other; they import this.
  */
 import { RetryableError } from '../core/errors.js';
-import { type SagaRecord, type SagaStart, SagaStatus, type SagaTransition } from '../ports/saga-store.js';
+import {
+  type SagaRecord,
+  type SagaRecordOptions,
+  type SagaStart,
+  SagaStatus,
+  type SagaTransition,
+  type SagaWrite,
+  type SagaWrites,
+  TERMINAL_SAGA_STATUSES,
+} from '../ports/saga-store.js';
 
 /** How one backend stores a saga's JSON, times and fencing tokens. */
 export interface SagaColumnCodec {
@@ -104,4 +113,21 @@ export function startConflictLost(start: SagaStart): RetryableError {
     `Saga '${start.name}' with idempotency key '${start.idempotencyKey}' conflicted with an existing instance that could not be read back; start it again (in a READ COMMITTED transaction).`,
     { code: 'SAGA_START_CONFLICT', details: { name: start.name, idempotencyKey: start.idempotencyKey } },
   );
+}
+
+/**
+ * What a `record` call writes: its transitions as a list, and whether the statement gives the
+ * lease up (asked to, or the last status is terminal).
+ */
+export function recordedWrites(
+  write: SagaWrite | SagaWrites,
+  options: SagaRecordOptions = {},
+): { readonly writes: SagaWrites; readonly release: boolean } {
+  const writes: SagaWrites = isWriteList(write) ? write : [write];
+  const last = writes[writes.length - 1]!;
+  return { writes, release: options.release === true || TERMINAL_SAGA_STATUSES.has(last.status) };
+}
+
+function isWriteList(write: SagaWrite | SagaWrites): write is SagaWrites {
+  return Array.isArray(write);
 }

@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newMessageId } from '../core/ids.js';
 import type { SagaRecord, SagaStart, SagaStatus, SagaWrite } from '../ports/saga-store.js';
 import type { Storage } from '../ports/storage.js';
+import { describeSagaDurableWrites } from './saga-durable-write-contract.js';
 import { describeSagaLeaseRenewal } from './saga-lease-renewal-contract.js';
 import { describeSagaOrchestratorRegistry } from './saga-orchestrator-registry-contract.js';
 
@@ -90,6 +91,7 @@ export function describeSagaStoreContract(name: string, factory: SagaStoreFactor
     describeSagaLeaseRenewal(context);
     describeFencing(context);
     describeRecord(context);
+    describeSagaDurableWrites(context);
     describeReads(context);
     describeSagaOrchestratorRegistry(context);
   });

@@ -5,6 +5,7 @@ import type {
   OrchestratorHeartbeat,
   SagaListFilter,
   SagaRecord,
+  SagaRecordOptions,
   SagaStart,
   SagaStatus,
   SagaStore,
@@ -12,11 +13,12 @@ import type {
   SagaVersions,
   SagaWrite,
   SagaWriteOutcome,
+  SagaWrites,
 } from '../../ports/saga-store.js';
-import { TERMINAL_SAGA_STATUSES } from '../../ports/saga-store.js';
 import { SAGA_CHANNEL, type Transaction } from '../../ports/storage.js';
 import {
   byClaimOrder,
+  recordedWrites,
   type SagaColumnCodec,
   type SagaRow,
   sagaCounts,
@@ -50,22 +52,27 @@ SELECT (SELECT count(*)::int FROM inserted) AS created,
   (SELECT count(*)::int FROM (SELECT pg_notify('${SAGA_CHANNEL}', '') FROM inserted) notified) AS notified`;
 
 /**
- * The columns every write sets ($2 status … $6 updated_at), and its log entry ($7 kind … $10
- * detail) with the new `transitions` as its seq and the writer's token. See `writeValues`.
+ * The columns every write sets ($2 status … $6 updated_at, from its last transition), and its log
+ * entries ($7: a JSON array with one {kind, step, attempt, status, detail, at} per transition, in
+ * order), numbered on from the row's `transitions` and carrying the writer's token. See
+ * `writeValues`.
  */
 const WRITE_SET = `status = $2, snapshot = $3::jsonb, wake_at = $4, reason = $5,
-  transitions = s.transitions + 1, updated_at = $6`;
+  transitions = s.transitions + jsonb_array_length($7::jsonb), updated_at = $6`;
 const LOG_WRITE = `INSERT INTO converge.saga_transition (saga_id, seq, kind, step, attempt, status, detail, fencing_token, at)
-  SELECT id, transitions, $7::text, $8::text, $9::int, status, $10::jsonb, fencing_token, $6::timestamptz FROM updated`;
+  SELECT u.id, u.transitions - jsonb_array_length($7::jsonb) + e.n, e.entry ->> 'kind', e.entry ->> 'step',
+    (e.entry ->> 'attempt')::int, e.entry ->> 'status', NULLIF(e.entry -> 'detail', 'null'::jsonb),
+    u.fencing_token, (e.entry ->> 'at')::timestamptz
+  FROM updated u, jsonb_array_elements($7::jsonb) WITH ORDINALITY AS e(entry, n)`;
 
-/** One fenced transition: row update + log entry, one statement; 0 rows when the token is stale. */
+/** One fenced durable write: row update + log entries, one statement; no rows when the token is stale. */
 const RECORD = `
 WITH updated AS (
   UPDATE converge.saga s SET ${WRITE_SET},
-    lease_owner = CASE WHEN $12::boolean THEN NULL ELSE s.lease_owner END,
-    lease_expires_at = CASE WHEN $12::boolean THEN NULL ELSE s.lease_expires_at END
-  WHERE id = $1 AND fencing_token = $11
-  RETURNING id, transitions, status, fencing_token
+    lease_owner = CASE WHEN $9::boolean THEN NULL ELSE s.lease_owner END,
+    lease_expires_at = CASE WHEN $9::boolean THEN NULL ELSE s.lease_expires_at END
+  WHERE id = $1 AND fencing_token = $8
+  RETURNING id, transitions, fencing_token
 )
 ${LOG_WRITE}`;
 
@@ -74,7 +81,7 @@ const INTERVENE = `
 WITH updated AS (
   UPDATE converge.saga s SET ${WRITE_SET},
     fencing_token = s.fencing_token + 1, lease_owner = NULL, lease_expires_at = NULL
-  WHERE id = $1 AND ($11::int IS NULL OR transitions = $11)
+  WHERE id = $1 AND ($8::int IS NULL OR transitions = $8)
   RETURNING *
 ), logged AS (
   ${LOG_WRITE}
@@ -209,12 +216,14 @@ export class PostgresSagaStore implements SagaStore {
     );
   }
 
-  record(id: string, fencingToken: number, write: SagaWrite): Promise<SagaWriteOutcome> {
-    return this.#fenced(RECORD, [
-      ...writeValues(id, write),
-      fencingToken,
-      TERMINAL_SAGA_STATUSES.has(write.status),
-    ]);
+  record(
+    id: string,
+    fencingToken: number,
+    write: SagaWrite | SagaWrites,
+    options?: SagaRecordOptions,
+  ): Promise<SagaWriteOutcome> {
+    const { writes, release } = recordedWrites(write, options);
+    return this.#fenced(RECORD, [...writeValues(id, writes), fencingToken, release]);
   }
 
   async intervene(
@@ -224,7 +233,7 @@ export class PostgresSagaStore implements SagaStore {
   ): Promise<SagaRecord | 'changed' | undefined> {
     if (!isUuid(id)) return undefined;
     const { rows } = await this.#connection.query<SagaRow>(INTERVENE, [
-      ...writeValues(id, write),
+      ...writeValues(id, [write]),
       expectedTransitions ?? null,
     ]);
     const row = rows[0];
@@ -309,26 +318,21 @@ export class PostgresSagaStore implements SagaStore {
   async #fenced(sql: string, params: readonly unknown[]): Promise<SagaWriteOutcome> {
     const [id] = params;
     if (typeof id !== 'string' || !isUuid(id)) return 'fenced';
+    // One row updated, or as many log entries inserted as the write has: none when fenced.
     const { rowCount } = await this.#connection.query(sql, params);
-    return rowCount === 1 ? 'recorded' : 'fenced';
+    return (rowCount ?? 0) > 0 ? 'recorded' : 'fenced';
   }
 }
 
-/** $1 id, $2 … $6 the row's columns, $7 … $10 the log entry's (see WRITE_SET, LOG_WRITE). */
-function writeValues(id: string, write: SagaWrite): unknown[] {
-  const { kind, step, attempt, detail } = write.transition;
-  return [
-    id,
-    write.status,
-    json(write.snapshot),
-    write.wakeAt,
-    write.reason,
-    write.at,
-    kind,
-    step,
-    attempt,
-    detail === undefined || detail === null ? null : JSON.stringify(detail),
-  ];
+/** $1 id, $2 … $6 the row's columns (the last write's), $7 the log entries (see WRITE_SET, LOG_WRITE). */
+function writeValues(id: string, writes: SagaWrites): unknown[] {
+  const last = writes[writes.length - 1]!;
+  const entries = writes.map((write) => ({
+    ...write.transition,
+    status: write.status,
+    at: write.at.toISOString(),
+  }));
+  return [id, last.status, json(last.snapshot), last.wakeAt, last.reason, last.at, json(entries)];
 }
 
 /** A held saga as a set key; PostgreSQL answers uuids in lower case. */

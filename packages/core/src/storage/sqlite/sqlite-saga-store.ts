@@ -4,6 +4,7 @@ import type {
   OrchestratorHeartbeat,
   SagaListFilter,
   SagaRecord,
+  SagaRecordOptions,
   SagaStart,
   SagaStatus,
   SagaStore,
@@ -11,11 +12,12 @@ import type {
   SagaVersions,
   SagaWrite,
   SagaWriteOutcome,
+  SagaWrites,
 } from '../../ports/saga-store.js';
-import { TERMINAL_SAGA_STATUSES } from '../../ports/saga-store.js';
 import type { Transaction } from '../../ports/storage.js';
 import {
   byClaimOrder,
+  recordedWrites,
   type SagaColumnCodec,
   type SagaRow,
   sagaCounts,
@@ -135,20 +137,29 @@ export class SqliteSagaStore implements SagaStore {
     );
   }
 
-  record(id: string, fencingToken: number, write: SagaWrite): Promise<SagaWriteOutcome> {
+  record(
+    id: string,
+    fencingToken: number,
+    write: SagaWrite | SagaWrites,
+    options?: SagaRecordOptions,
+  ): Promise<SagaWriteOutcome> {
+    const { writes, release } = recordedWrites(write, options);
+    const last = writes[writes.length - 1]!;
     return this.#connection.transaction((_tx, statements) => {
-      const terminal = TERMINAL_SAGA_STATUSES.has(write.status) ? 1 : 0;
+      const released = release ? 1 : 0;
       const row = statements.get<{ transitions: number }>(
         `UPDATE converge_saga SET status = ?, snapshot = ?, wake_at = ?, reason = ?,
-           transitions = transitions + 1, updated_at = ?,
+           transitions = transitions + ?, updated_at = ?,
            lease_owner = CASE WHEN ? THEN NULL ELSE lease_owner END,
            lease_expires_at = CASE WHEN ? THEN NULL ELSE lease_expires_at END
          WHERE id = ? AND fencing_token = ?
          RETURNING transitions`,
-        [...rowValues(write), terminal, terminal, id, fencingToken],
+        [...rowValues(last, writes.length), released, released, id, fencingToken],
       );
       if (row === undefined) return 'fenced';
-      insertTransition(statements, id, row.transitions, fencingToken, write);
+      const first = row.transitions - writes.length + 1;
+      for (const [i, entry] of writes.entries())
+        insertTransition(statements, id, first + i, fencingToken, entry);
       return 'recorded';
     });
   }
@@ -162,11 +173,11 @@ export class SqliteSagaStore implements SagaStore {
       const expected = expectedTransitions ?? null;
       const row = statements.get<SagaRow>(
         `UPDATE converge_saga SET status = ?, snapshot = ?, wake_at = ?, reason = ?,
-           transitions = transitions + 1, updated_at = ?,
+           transitions = transitions + ?, updated_at = ?,
            fencing_token = fencing_token + 1, lease_owner = NULL, lease_expires_at = NULL
          WHERE id = ? AND (? IS NULL OR transitions = ?)
          RETURNING *`,
-        [...rowValues(write), id, expected, expected],
+        [...rowValues(write, 1), id, expected, expected],
       );
       if (row === undefined) {
         // Nothing updated: either there is no such saga, or it moved on since it was read.
@@ -336,14 +347,18 @@ function insertTransition(
   ]);
 }
 
-/** status, snapshot, wake_at, reason, updated_at — the row columns every write sets. */
-function rowValues(write: SagaWrite): unknown[] {
+/**
+ * status, snapshot, wake_at, reason, how many transitions are added, updated_at — the row columns
+ * every write sets, from its last transition.
+ */
+function rowValues(last: SagaWrite, added: number): unknown[] {
   return [
-    write.status,
-    json(write.snapshot),
-    write.wakeAt?.getTime() ?? null,
-    write.reason,
-    write.at.getTime(),
+    last.status,
+    json(last.snapshot),
+    last.wakeAt?.getTime() ?? null,
+    last.reason,
+    added,
+    last.at.getTime(),
   ];
 }
 
