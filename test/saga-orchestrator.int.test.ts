@@ -243,6 +243,39 @@ describe.each(backends)('saga orchestrator on $name', (backend) => {
     expectEffectsOnce(await testbed.effects(), [done!, finished!]);
   });
 
+  it('deletes the heartbeat rows of orchestrators stopped or silent for longer than heartbeatRetentionMs as it beats', async () => {
+    const testbed = await setup();
+    const { sagas } = testbed.storage;
+    const day = 24 * 3_600_000;
+    const beat = (
+      orchestratorId: string,
+      at: Date,
+      stopped: boolean,
+      prune?: { silentBefore: Date; limit: number },
+    ) =>
+      sagas.heartbeatOrchestrator(
+        { orchestratorId, host: 'old-host', pid: null, definitions: {}, at, stoppedAt: stopped ? at : null },
+        prune,
+      );
+    const ago = (ms: number) => new Date(Date.now() - ms);
+    await beat('stopped-8-days-ago', ago(8 * day), true);
+    await beat('silent-8-days-ago', ago(8 * day), false);
+    await beat('stopped-yesterday', ago(day), true);
+    const running = orchestrator(testbed);
+    await running.start();
+    // What is left, asked of the store: a probe's heartbeat that deletes every other row.
+    const left = await beat('probe', new Date(), true, {
+      silentBefore: new Date(Date.now() + day),
+      limit: 100,
+    });
+    expect(left.sort()).toEqual([running.orchestratorId, 'stopped-yesterday'].sort());
+
+    const tooShort = { heartbeatIntervalMs: 1_000, heartbeatRetentionMs: 2_999 };
+    expect(() => createOrchestrator({ storage: testbed.storage, definitions: [], ...tooShort })).toThrow(
+      /heartbeatRetentionMs.*at least three heartbeat intervals \(3000 ms\)/,
+    );
+  });
+
   it('gives up exactly the saga another holder takes (an operator here), aborting its call and writing nothing more; keeps renewing the others', async () => {
     const testbed = await setup();
     // A hanging first attempt lasts its timeout, more than three leases: only renewals keep the saga.

@@ -223,6 +223,7 @@ export {
   type ClaimedSaga,
   type HeldSaga,
   type OrchestratorHeartbeat,
+  type OrchestratorPruning,
   type SagaListFilter,
   type SagaRecord,
   type SagaRecordOptions,

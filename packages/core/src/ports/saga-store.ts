@@ -156,6 +156,14 @@ export interface OrchestratorHeartbeat {
   readonly stoppedAt: Date | null;
 }
 
+/** Which heartbeat rows `heartbeatOrchestrator` deletes along with its write. */
+export interface OrchestratorPruning {
+  /** Rows of other instances whose last heartbeat (a stop is the last) is older than this. */
+  readonly silentBefore: Date;
+  /** At most this many per call, the longest silent first. */
+  readonly limit: number;
+}
+
 /** How a fenced write ended. `fenced`: the lease was lost (another instance holds the saga now); nothing was written. */
 export type SagaWriteOutcome = 'recorded' | 'fenced';
 
@@ -234,9 +242,12 @@ export interface SagaStore {
   countByStatus(): Promise<Readonly<Record<SagaStatus, number>>>;
   /**
    * Records that an orchestrator instance is alive and which definitions (name → versions) it
-   * runs; called at start, once per heartbeat interval, and on stop (with `stoppedAt`).
+   * runs; called at start, once per heartbeat interval, and on stop (with `stoppedAt`). With
+   * `prune`, the same write deletes the rows of instances stopped or silent since before
+   * `prune.silentBefore` (never the heartbeat's own; at most `prune.limit`) and returns their ids;
+   * without it, nothing is deleted.
    */
-  heartbeatOrchestrator(heartbeat: OrchestratorHeartbeat): Promise<void>;
+  heartbeatOrchestrator(heartbeat: OrchestratorHeartbeat, prune?: OrchestratorPruning): Promise<string[]>;
   /**
    * Sagas not yet final whose (name, version) no orchestrator registers that is alive (a heartbeat
    * at or after `aliveSince`, not stopped): nobody will run them until that version is deployed

@@ -13,7 +13,9 @@
  *
  * Heartbeat: the orchestrator writes a row about itself (its id, host, pid and the definitions it
  * runs) at start, once per `heartbeatIntervalMs`, and on stop; `listStranded` uses them to find
- * sagas whose version no live orchestrator runs. A heartbeat that cannot be written is logged.
+ * sagas whose version no live orchestrator runs. The same write deletes the rows of instances
+ * stopped or silent for longer than `heartbeatRetentionMs` (at most 100 per heartbeat), so
+ * restarts and deployments do not pile rows up. A heartbeat that cannot be written is logged.
  *
  * Lease renewal: every `leaseMs / 3`, while it holds sagas, the orchestrator extends the leases of
  * all of them with one statement (`renewLeases`), so its writes per second do not grow with the
@@ -58,6 +60,11 @@ export interface OrchestratorOptions {
   readonly concurrency?: number;
   /** How often the orchestrator writes its heartbeat row. Default 10000. */
   readonly heartbeatIntervalMs?: number;
+  /**
+   * How long the heartbeat row of an orchestrator that stopped or went silent is kept; each
+   * heartbeat deletes up to 100 older ones. At least three heartbeat intervals. Default 7 days.
+   */
+  readonly heartbeatRetentionMs?: number;
   /** The time. Default: the system clock. */
   readonly clock?: () => Date;
   /** Randomness for backoff jitter, in [0, 1). Default `Math.random`. */
@@ -138,14 +145,23 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
   async function beat(stopped: boolean): Promise<void> {
     lastBeatAt = Date.now();
     const at = config.clock();
+    const heartbeat = {
+      orchestratorId: config.orchestratorId,
+      host: hostname(),
+      pid: process.pid,
+      definitions: runnable,
+      at,
+      stoppedAt: stopped ? at : null,
+    };
+    const silentBefore = new Date(at.getTime() - config.heartbeatRetentionMs);
     await store
-      .heartbeatOrchestrator({
-        orchestratorId: config.orchestratorId,
-        host: hostname(),
-        pid: process.pid,
-        definitions: runnable,
-        at,
-        stoppedAt: stopped ? at : null,
+      .heartbeatOrchestrator(heartbeat, { silentBefore, limit: PRUNED_PER_HEARTBEAT })
+      .then((pruned) => {
+        if (pruned.length === 0) return;
+        config.logger.info(
+          { orchestratorId: config.orchestratorId, pruned },
+          `orchestrator ${config.orchestratorId} deleted the heartbeat rows of ${pruned.length} orchestrator(s) silent since before ${silentBefore.toISOString()}`,
+        );
       })
       .catch((error: unknown) => {
         config.logger.warn(
@@ -332,17 +348,35 @@ function resolveOptions(options: OrchestratorOptions) {
     }
     return resolved;
   };
+  const heartbeatIntervalMs = positive('heartbeatIntervalMs', options.heartbeatIntervalMs, 10_000);
   return Object.freeze({
     orchestratorId: options.orchestratorId ?? `orchestrator-${newMessageId()}`,
     leaseMs: positive('leaseMs', options.leaseMs, 10_000),
     pollIntervalMs: positive('pollIntervalMs', options.pollIntervalMs, 500),
     concurrency: Math.floor(positive('concurrency', options.concurrency, 10)),
-    heartbeatIntervalMs: positive('heartbeatIntervalMs', options.heartbeatIntervalMs, 10_000),
+    heartbeatIntervalMs,
+    heartbeatRetentionMs: heartbeatRetention(options.heartbeatRetentionMs, heartbeatIntervalMs),
     clock: options.clock ?? (() => new Date()),
     random: options.random ?? Math.random,
     logger: options.logger ?? silentLogger,
     faults: options.faults ?? noFaults,
   });
+}
+
+/** The heartbeat rows of long-gone orchestrators deleted by one heartbeat, at most. */
+const PRUNED_PER_HEARTBEAT = 100;
+
+/** The retention of silent orchestrators' rows: 7 days by default, never under three heartbeats. */
+function heartbeatRetention(value: number | undefined, heartbeatIntervalMs: number): number {
+  const resolved = value ?? 7 * 24 * 3_600_000;
+  if (!Number.isFinite(resolved) || resolved < 3 * heartbeatIntervalMs) {
+    throw new ConvergeError(
+      'ORCHESTRATOR_OPTIONS_INVALID',
+      `Orchestrator option 'heartbeatRetentionMs' is ${String(value)}; give at least three heartbeat intervals (${3 * heartbeatIntervalMs} ms), or the rows of live orchestrators would be deleted between their heartbeats.`,
+      { details: { option: 'heartbeatRetentionMs' } },
+    );
+  }
+  return resolved;
 }
 
 /** How often held leases are renewed: a third of the lease, so one renewal can fail and the next still comes in time. */

@@ -93,5 +93,36 @@ export function describeSagaOrchestratorRegistry(context: { readonly storage: St
       expect(await stranded(500)).toEqual([v1]);
       expect(await sagas.listStranded(at(0), 1)).toHaveLength(1);
     });
+
+    it('a heartbeat deletes the rows of orchestrators silent for too long, the longest silent first, a bounded number, never its own', async () => {
+      const { sagas } = context.storage;
+      const gone = async (orchestratorId: string, ms: number, stopped: boolean) =>
+        sagas.heartbeatOrchestrator(
+          heartbeat({ orchestratorId, at: at(ms), stoppedAt: stopped ? at(ms) : null }),
+        );
+      expect(await gone('stopped-long-ago', 100, true)).toEqual([]);
+      await gone('silent-long', 200, false);
+      await gone('silent-later', 300, false);
+      await gone('recent', 5_000, true);
+      const me = (ms: number, prune?: { silentBefore: Date; limit: number }) =>
+        sagas.heartbeatOrchestrator(
+          heartbeat({ orchestratorId: 'me', at: at(ms), definitions: { unsubscribe: [1] } }),
+          prune,
+        );
+
+      expect(await me(9_000)).toEqual([]);
+      const silentBefore = at(1_000);
+      expect((await me(10_000, { silentBefore, limit: 2 })).sort()).toEqual([
+        'silent-long',
+        'stopped-long-ago',
+      ]);
+      expect(await me(20_000, { silentBefore, limit: 2 })).toEqual(['silent-later']);
+      expect(await me(30_000, { silentBefore, limit: 2 })).toEqual([]);
+      // Everyone else silent before now: only 'recent' is left to delete; its own row stays and counts.
+      expect(await me(40_000, { silentBefore: at(50_000), limit: 100 })).toEqual(['recent']);
+      const saga = await startSaga(sagas, 'unsubscribe', 1);
+      expect(await sagas.listStranded(at(40_000), 10)).toEqual([]);
+      expect((await sagas.listStranded(at(40_001), 10)).map((record) => record.id)).toEqual([saga]);
+    });
   });
 }

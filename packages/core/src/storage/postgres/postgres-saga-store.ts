@@ -3,6 +3,7 @@ import type {
   ClaimedSaga,
   HeldSaga,
   OrchestratorHeartbeat,
+  OrchestratorPruning,
   SagaListFilter,
   SagaRecord,
   SagaRecordOptions,
@@ -110,6 +111,26 @@ UPDATE converge.saga s SET lease_expires_at = $3
 FROM unnest($1::uuid[], $2::bigint[]) AS held(id, fencing_token)
 WHERE s.id = held.id AND s.fencing_token = held.fencing_token AND s.lease_owner IS NOT NULL
 RETURNING s.id, s.fencing_token`;
+
+/**
+ * An orchestrator's heartbeat row, written, and in the same statement the rows of other instances
+ * silent since before $7 deleted (at most $8, the longest silent first); answers the deleted ids.
+ */
+const HEARTBEAT = `
+WITH pruned AS (
+  DELETE FROM converge.saga_orchestrator WHERE orchestrator_id IN (
+    SELECT orchestrator_id FROM converge.saga_orchestrator
+    WHERE heartbeat_at < $7 AND orchestrator_id <> $1
+    ORDER BY heartbeat_at
+    LIMIT $8)
+  RETURNING orchestrator_id
+), beat AS (
+  INSERT INTO converge.saga_orchestrator (orchestrator_id, host, pid, definitions, heartbeat_at, stopped_at)
+  VALUES ($1, $2, $3, $4::jsonb, $5, $6)
+  ON CONFLICT (orchestrator_id) DO UPDATE SET host = excluded.host, pid = excluded.pid,
+    definitions = excluded.definitions, heartbeat_at = excluded.heartbeat_at, stopped_at = excluded.stopped_at
+)
+SELECT orchestrator_id FROM pruned`;
 
 /**
  * Sagas in schema `converge` of the orchestrator's PostgreSQL database (`saga`,
@@ -282,21 +303,21 @@ export class PostgresSagaStore implements SagaStore {
     return sagaCounts(rows);
   }
 
-  async heartbeatOrchestrator(heartbeat: OrchestratorHeartbeat): Promise<void> {
-    await this.#connection.query(
-      `INSERT INTO converge.saga_orchestrator (orchestrator_id, host, pid, definitions, heartbeat_at, stopped_at)
-       VALUES ($1, $2, $3, $4::jsonb, $5, $6)
-       ON CONFLICT (orchestrator_id) DO UPDATE SET host = excluded.host, pid = excluded.pid,
-         definitions = excluded.definitions, heartbeat_at = excluded.heartbeat_at, stopped_at = excluded.stopped_at`,
-      [
-        heartbeat.orchestratorId,
-        heartbeat.host,
-        heartbeat.pid,
-        json(heartbeat.definitions),
-        heartbeat.at,
-        heartbeat.stoppedAt,
-      ],
-    );
+  async heartbeatOrchestrator(
+    heartbeat: OrchestratorHeartbeat,
+    prune?: OrchestratorPruning,
+  ): Promise<string[]> {
+    const { rows } = await this.#connection.query<{ orchestrator_id: string }>(HEARTBEAT, [
+      heartbeat.orchestratorId,
+      heartbeat.host,
+      heartbeat.pid,
+      json(heartbeat.definitions),
+      heartbeat.at,
+      heartbeat.stoppedAt,
+      prune?.silentBefore ?? null,
+      prune === undefined ? 0 : Math.max(0, Math.trunc(prune.limit)),
+    ]);
+    return rows.map((row) => row.orchestrator_id);
   }
 
   async listStranded(aliveSince: Date, limit: number): Promise<SagaRecord[]> {

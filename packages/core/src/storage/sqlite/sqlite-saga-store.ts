@@ -2,6 +2,7 @@ import type {
   ClaimedSaga,
   HeldSaga,
   OrchestratorHeartbeat,
+  OrchestratorPruning,
   SagaListFilter,
   SagaRecord,
   SagaRecordOptions,
@@ -234,7 +235,7 @@ export class SqliteSagaStore implements SagaStore {
     );
   }
 
-  heartbeatOrchestrator(heartbeat: OrchestratorHeartbeat): Promise<void> {
+  heartbeatOrchestrator(heartbeat: OrchestratorHeartbeat, prune?: OrchestratorPruning): Promise<string[]> {
     return this.#connection.transaction((_tx, statements) => {
       statements.run(
         `INSERT INTO converge_saga_orchestrator (orchestrator_id, host, pid, definitions, heartbeat_at, stopped_at)
@@ -250,6 +251,18 @@ export class SqliteSagaStore implements SagaStore {
           heartbeat.stoppedAt?.getTime() ?? null,
         ],
       );
+      if (prune === undefined) return [];
+      return statements
+        .all<{ orchestrator_id: string }>(
+          `DELETE FROM converge_saga_orchestrator WHERE orchestrator_id IN (
+             SELECT orchestrator_id FROM converge_saga_orchestrator
+             WHERE heartbeat_at < ? AND orchestrator_id <> ?
+             ORDER BY heartbeat_at
+             LIMIT ?)
+           RETURNING orchestrator_id`,
+          [prune.silentBefore.getTime(), heartbeat.orchestratorId, Math.max(0, Math.trunc(prune.limit))],
+        )
+        .map((row) => row.orchestrator_id);
     });
   }
 
