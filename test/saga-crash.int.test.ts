@@ -10,13 +10,14 @@
  * Each case has a definition of its own name, registered alone by its child, so the cases run at
  * once against one orchestrator database without claiming each other's sagas.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrchestrator, FaultPoint, type SagaRecord } from '../packages/core/src/index.js';
 import { availableBackends } from './support/backends.js';
+import { runChildProcess } from './support/child-process.js';
 import { createSagaTestbed, expectEffectsOnce, type SagaTestbed } from './support/saga-testbed.js';
 
 const CHILD = join(import.meta.dirname, 'saga-crash', 'orchestrator-child.mjs');
@@ -61,27 +62,7 @@ describe.each(backends)('saga orchestrator crash points on $name', (backend) => 
   });
 
   /** Runs the child once; resolves with how it ended (bounded: killed after 90 s). */
-  function runChild(
-    env: Record<string, string>,
-  ): Promise<{ code: number | null; signal: string | null; stderr: string }> {
-    const child = spawn(process.execPath, [CHILD], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    children.add(child);
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-4000);
-    });
-    const limit = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    return new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        clearTimeout(limit);
-        children.delete(child);
-        resolve({ code, signal, stderr });
-      });
-    });
-  }
+  const runChild = (env: Record<string, string>) => runChildProcess(CHILD, env, children).ended;
 
   async function runCase(crash: CrashCase): Promise<SagaRecord> {
     const definition = bed.saga({ name: nameOf(crash) });

@@ -8,8 +8,9 @@
  * (`npm run build` first). Environment: DATABASE_URL, SAGA_ID, SAGA_NAME, PARTICIPANTS (JSON
  * array of three base URLs), LEASE_MS, CRASH_AT, CRASH_LOG.
  */
-import { createOrchestrator, defineSaga, httpCall, TERMINAL_SAGA_STATUSES } from '@converge/core';
+import { createOrchestrator, defineSaga, httpCall } from '@converge/core';
 import { faultsFromEnv, open, required } from '../crash/children/common.mjs';
+import { exitUnlessFinal, untilSagaEnds } from './saga-end.mjs';
 
 const STEPS = ['profile', 'contract', 'billing'];
 const retry = { maxAttempts: 3, initialDelayMs: 20, maxDelayMs: 100 };
@@ -40,20 +41,7 @@ const orchestrator = createOrchestrator({
   faults: faultsFromEnv('orchestrator'),
 });
 await orchestrator.start();
-const deadline = Date.now() + 60_000;
-let record;
-while (Date.now() < deadline) {
-  record = await storage.sagas.get(sagaId);
-  if (
-    record !== undefined &&
-    (TERMINAL_SAGA_STATUSES.has(record.status) || record.status === 'needs-attention')
-  )
-    break;
-  await new Promise((resolve) => setTimeout(resolve, 25));
-}
+const record = await untilSagaEnds(storage, sagaId);
 await orchestrator.stop();
 await storage.close();
-if (record === undefined || !TERMINAL_SAGA_STATUSES.has(record.status)) {
-  console.error(`saga ${sagaId} did not end within 60 s: ${record?.status} ${record?.reason ?? ''}`);
-  process.exit(1);
-}
+exitUnlessFinal(record, sagaId);
