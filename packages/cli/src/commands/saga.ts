@@ -1,5 +1,5 @@
 /**
- * `converge saga list|show|resume|retry|compensate|cancel`: the sagas an orchestrating service's
+ * `converge saga list|show|resume|retry|compensate|cancel|markers`: the sagas an orchestrating service's
  * database holds, for people and scripts. `show` is the saga's timeline from its transition log;
  * the actions are operators' interventions, each audited in that log with who and why (see
  * saga-action.ts).
@@ -13,6 +13,7 @@ import { parseDuration, usageError } from './dlq-filter.js';
 import { addSagaActionCommand } from './saga-action.js';
 import { sagaDetail, sagaSummary, sagaTable } from './saga-format.js';
 import { checkSagaId, loadSaga } from './saga-lookup.js';
+import { addSagaMarkersCommand } from './saga-markers.js';
 
 interface ListOptions extends DatabaseCommandOptions {
   readonly state?: SagaStatus;
@@ -99,6 +100,7 @@ export function addSagaCommand(program: Command, context: CliContext): Command {
   for (const verb of ['resume', 'retry', 'compensate', 'cancel'] as const) {
     addSagaActionCommand(saga, verb, context);
   }
+  addSagaMarkersCommand(saga, context);
   return saga;
 }
 

@@ -61,6 +61,14 @@ export interface PendingMarkerStore {
   clear(tx: Transaction, sagaId: string, step?: string): Promise<number>;
   /** Removes one row's marker if `sagaId` holds it. Returns 1 or 0. */
   clearKey(tx: Transaction, mark: PendingTarget & { readonly sagaId: string }): Promise<number>;
+  /**
+   * The markers a saga holds here (only `step`'s when given), oldest first, at most `limit`: what
+   * an operator clears by hand after cancelling the saga (`converge saga markers`).
+   */
+  ofSaga(
+    sagaId: string,
+    options?: { readonly step?: string; readonly limit?: number },
+  ): Promise<PendingMarker[]>;
   /** The row's marker, if it is pending; reads through `executor` (a transaction) when given. */
   get(target: PendingTarget, executor?: SqlExecutor): Promise<PendingMarker | undefined>;
   /**

@@ -34,6 +34,9 @@ interface MarkerRow {
   since: unknown;
 }
 
+/** Most markers `ofSaga` answers when no limit is given. */
+const DEFAULT_LIST_LIMIT = 1_000;
+
 /** The alias the marker table takes inside `skipPending`'s subquery. */
 const ALIAS = 'converge_pending';
 
@@ -90,6 +93,19 @@ export class SqlPendingMarkerStore implements PendingMarkerStore {
     );
   }
 
+  async ofSaga(sagaId: string, options: { step?: string; limit?: number } = {}): Promise<PendingMarker[]> {
+    const p = (i: number) => this.#dialect.placeholder(i);
+    const params: unknown[] = [sagaId];
+    let sql = `SELECT resource, key, saga_id, step, since FROM ${this.#dialect.table} WHERE saga_id = ${p(1)}`;
+    if (options.step !== undefined) {
+      params.push(options.step);
+      sql += ` AND step = ${p(2)}`;
+    }
+    params.push(options.limit ?? DEFAULT_LIST_LIMIT);
+    sql += ` ORDER BY since, resource, key LIMIT ${p(params.length)}`;
+    return ((await this.#dialect.read(sql, params)) as MarkerRow[]).map((row) => this.#marker(row));
+  }
+
   async get(target: PendingTarget, executor?: SqlExecutor): Promise<PendingMarker | undefined> {
     const p = (i: number) => this.#dialect.placeholder(i);
     const sql = `SELECT resource, key, saga_id, step, since FROM ${this.#dialect.table}
@@ -99,7 +115,10 @@ export class SqlPendingMarkerStore implements PendingMarkerStore {
       executor === undefined
         ? ((await this.#dialect.read(sql, params)) as MarkerRow[])
         : await executor.query<MarkerRow>(sql, params);
-    if (row === undefined) return undefined;
+    return row === undefined ? undefined : this.#marker(row);
+  }
+
+  #marker(row: MarkerRow): PendingMarker {
     return {
       resource: row.resource,
       key: row.key,
