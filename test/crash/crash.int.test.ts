@@ -49,10 +49,15 @@ describe.each(backends)('crash safety on $name', (backend) => {
   let supervisor: Supervisor | null = null;
   let workDir = '';
 
-  afterEach(async () => {
+  afterEach(async (context) => {
     await supervisor?.stopAll();
     await databases?.cleanup();
-    if (workDir !== '') rmSync(workDir, { recursive: true, force: true });
+    if (workDir === '') return;
+    // A failed run keeps its supervisor log (every kill, restart and child's last words) to explain itself.
+    if (context.task.result?.state === 'fail')
+      process.stderr.write(`crash test failed: its log is kept in ${join(workDir, 'crash.log')}\n`);
+    else rmSync(workDir, { recursive: true, force: true });
+    workDir = '';
   });
 
   it(
