@@ -5,7 +5,9 @@
  * `services/main.js <name>`; a spec may name another script (the orchestrated variant's
  * participants and orchestrator instances).
  *
- * Every child is ended by its PID in `stopAll()`; nothing here outlives the demo.
+ * Every child is ended by its PID in `stopAll()`; nothing here outlives the demo. When the demo's
+ * process dies before `stopAll()` (SIGKILL, a crash), each child sees the IPC channel it was
+ * started with close and exits (`services/exit-with-parent.ts`); the channel carries no messages.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
@@ -98,7 +100,7 @@ export class Supervisor<Name extends string = ServiceName> {
     this.#crashPlans.delete(name);
     const child = spawn(process.execPath, [spec.main ?? MAIN, ...(spec.args ?? [name])], {
       env: { ...process.env, ...spec.env, SYSOPS_CRASH_AT: crashAt ?? '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     const entry = { child, startedAt: Date.now(), ready: false };
     this.#running.set(name, entry);

@@ -9,7 +9,8 @@
  * - `SYSOPS_GATEWAY_DOWN_FILE`  Billing Payment: the payment gateway is down while this file exists
  * - `SYSOPS_CRASH_AT`           optional, the demo's planned crash at a seam (see `planned-crash.ts`)
  *
- * Prints `ready` on stdout once it serves; runs until SIGTERM (a clean stop) or SIGKILL.
+ * Prints `ready` on stdout once it serves; runs until SIGTERM (a clean stop) or SIGKILL, or until
+ * the demo that started it is gone.
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -17,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describeError, type Logger } from '@converge/core';
 import { openServiceDatabase } from '../services/database.js';
+import { exitWithParent } from '../services/exit-with-parent.js';
 import { plannedCrash } from '../services/planned-crash.js';
 import { startOrchestratorProcess } from './orchestrator-process.js';
 import { createParticipantServer, PARTICIPANTS, type ParticipantName } from './participant-server.js';
@@ -76,6 +78,7 @@ function required(name: string): string {
   return value;
 }
 
+exitWithParent();
 const role = process.argv[2] ?? '';
 if (!ROLES.includes(role)) {
   process.stderr.write(`sysops-squad (orchestrated): name a role: ${ROLES.join(', ')}\n`);
