@@ -48,7 +48,21 @@ describe('converge demo --pattern orchestrated', () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'converge-demo-orchestrated-')), 'run');
     dirs.push(dir);
     const run = await runConverge(
-      ['demo', '--pattern', 'orchestrated', '--json', '--seed', '5', '--transactions', '20', '--dir', dir],
+      // --timeout below the test's limit: a run that does not converge still reports why.
+      [
+        'demo',
+        '--pattern',
+        'orchestrated',
+        '--json',
+        '--seed',
+        '5',
+        '--transactions',
+        '20',
+        '--timeout',
+        '80',
+        '--dir',
+        dir,
+      ],
       {},
       { timeoutMs: 110_000 },
     );
@@ -87,6 +101,8 @@ describe('converge demo --pattern orchestrated', () => {
         '--no-chaos',
         '--transactions',
         '20',
+        '--timeout',
+        '80',
         '--postgres',
         POSTGRES_ADMIN_URL,
       ],
@@ -101,7 +117,7 @@ describe('converge demo --pattern orchestrated', () => {
 
   it('prints a readable report without --json', async () => {
     const run = await runConverge(
-      ['demo', '--pattern', 'orchestrated', '--no-chaos', '--transactions', '10'],
+      ['demo', '--pattern', 'orchestrated', '--no-chaos', '--transactions', '10', '--timeout', '80'],
       {},
       { timeoutMs: 110_000 },
     );
