@@ -342,6 +342,25 @@ describe.each(backends)('saga orchestrator on $name', (backend) => {
     expect(settled.every((r) => r.status === 'completed')).toBe(true);
     expectEffectsOnce(await testbed.effects(), settled);
   });
+
+  it('holds a saga it starts from the start write; when it fails before running it, another instance takes it over once the lease expires', async () => {
+    const testbed = await setup();
+    let failures = 0;
+    const fail = (point: FaultPoint) => {
+      if (point === FaultPoint.SAGA_BEFORE_STEP_STARTED && failures++ === 0) throw new Error('injected');
+    };
+    const starter = orchestrator(testbed, { faults: { reach: fail }, logger: silentLogger });
+    const other = orchestrator(testbed);
+    await Promise.all([starter.start(), other.start()]);
+    const { sagaId } = await starter.startSaga('three-step', { customer: 'c-held' });
+    const [record] = await testbed.settled([sagaId], 60_000);
+    expect(record!.status).toBe('completed');
+    expectEffectsOnce(await testbed.effects(), [record!]);
+    // Token 1 was the start's own lease; the step ran under a later claim's.
+    const [, firstStart] = await testbed.storage.sagas.transitions(sagaId);
+    expect(firstStart).toMatchObject({ kind: 'step-started', step: 'profile' });
+    expect(firstStart!.fencingToken).toBeGreaterThan(1);
+  });
 });
 
 const postgres = backends.find((b) => b.name === 'postgres');

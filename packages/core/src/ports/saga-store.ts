@@ -93,6 +93,18 @@ export interface SagaStart {
   readonly snapshot: unknown;
   readonly idempotencyKey: string | null;
   readonly at: Date;
+  /**
+   * Claims the new instance for `owner` in the same write (fencing token 1, as a claim would give),
+   * so the orchestrator that starts it runs it without a claim; nobody is notified of it. Not
+   * applied when the idempotency key was already used.
+   */
+  readonly lease?: SagaStartLease;
+}
+
+/** The lease a start takes for its own orchestrator (see `SagaStart.lease`). */
+export interface SagaStartLease {
+  readonly owner: string;
+  readonly expiresAt: Date;
 }
 
 /** A saga an orchestrator holds: its id and the fencing token of its claim (see `renewLeases`). */
@@ -172,8 +184,8 @@ export type SagaWriteOutcome = 'recorded' | 'fenced';
  */
 export interface SagaStore {
   /**
-   * Records a new instance (status `running`, runnable now) and its `started` transition, in the
-   * caller's transaction when `tx` is given. With an idempotency key already used for this saga
+   * Records a new instance (status `running`, runnable now — or held by `start.lease`'s owner)
+   * and its `started` transition, in the caller's transaction when `tx` is given. With an idempotency key already used for this saga
    * name, records nothing and returns the existing instance with `created: false`.
    */
   start(

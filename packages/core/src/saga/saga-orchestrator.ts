@@ -4,9 +4,12 @@
  *
  * States, in prose. A started orchestrator loops: it *claims* up to `concurrency` minus the sagas
  * it is running (only the (name, version) pairs it has registered), hands each claimed saga to a
- * runner (saga-runner.ts) and *waits* — for `pollIntervalMs`, or less when a saga is started in
- * this process (on PostgreSQL, in any process: a new saga notifies at commit) or one of its
- * runners finishes. A claim that fails (the database is away) is logged
+ * runner (saga-runner.ts) and *waits* — for `pollIntervalMs`, or less when this process starts
+ * a saga it does not hold (on PostgreSQL, when any process does: a new saga notifies at commit)
+ * or a runner finishes while every slot was taken. A saga `startSaga` records outside a caller's
+ * transaction while a slot is free is *held* from its start write (claimed for this instance in
+ * it, with the token a first claim gives) and handed to a runner at once, without a claim; its
+ * slot counts from before the write. A claim that fails (the database is away) is logged
  * and tried again after a growing backoff. `stop()` ends the loop: no more claims, every runner
  * starts no new call, lets its calls in flight end within their timeouts, records their results
  * and releases its lease; then the orchestrator reports itself stopped.
@@ -38,7 +41,7 @@ import { backoffDelayMs } from '../core/retry-policy.js';
 import { Waker } from '../core/waker.js';
 import { type FaultInjector, noFaults } from '../ports/fault-points.js';
 import { type Logger, silentLogger } from '../ports/logger.js';
-import type { SagaVersions } from '../ports/saga-store.js';
+import type { SagaStart, SagaVersions } from '../ports/saga-store.js';
 import { SAGA_CHANNEL, type Storage, type Transaction } from '../ports/storage.js';
 import type { SagaDefinition } from './saga-definition.js';
 import { SagaRunner } from './saga-runner.js';
@@ -101,7 +104,9 @@ export interface Orchestrator {
   /** Stops claiming, lets the calls in flight end and records them, releases every lease. */
   stop(): Promise<void>;
   /**
-   * Records a new saga instance, runnable at once (this instance is woken to run it).
+   * Records a new saga instance, runnable at once: held and run by this instance when it is
+   * running, registers the definition's version, has a slot free and no `tx` is given; otherwise
+   * claimed by the next orchestrator that looks (this one is woken).
    *
    * @param definition a definition, or the name of a registered one (its highest version).
    * @throws ConvergeError `SAGA_INPUT_INVALID` (the definition's validator refused the input; nothing
@@ -134,6 +139,8 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
   const registry = registryOf(options.definitions);
   const runnable = versionsOf(options.definitions);
   const runners = new Map<string, { runner: SagaRunner; done: Promise<void> }>();
+  /** Starts under way that hold their saga (see `startSaga`): each has a slot of `concurrency`. */
+  const starting = new Set<Promise<unknown>>();
   const waker = new Waker();
   let running = false;
   let loop: Promise<void> | null = null;
@@ -216,18 +223,42 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
       faults: config.faults,
     });
     const done = runner.run().finally(() => {
+      // Only a full orchestrator skipped claims: wake the loop to claim what waited for this slot.
+      const wasFull = runners.size + starting.size >= config.concurrency;
       // A runner that lost its lease may end after a new claim of the same saga started another.
       if (runners.get(record.id)?.runner === runner) runners.delete(record.id);
-      waker.wake();
+      if (wasFull) waker.wake();
     });
     runners.set(record.id, { runner, done });
+  }
+
+  /** True when `startSaga` may hold the new saga itself: running, its definition registered, a slot free. */
+  function canHold(name: string, version: number): boolean {
+    return (
+      running && registry.has(registryKey(name, version)) && runners.size + starting.size < config.concurrency
+    );
+  }
+
+  /**
+   * Records a saga claimed for this instance in its start (no claim, nobody notified) and runs it
+   * at once, as if its first claim had taken it: it starts only from its stored, JSON form.
+   */
+  async function startHeld(start: SagaStart): Promise<Awaited<ReturnType<typeof store.start>>> {
+    const lease = { owner: config.orchestratorId, expiresAt: new Date(start.at.getTime() + config.leaseMs) };
+    const started = await store.start({ ...start, lease });
+    const { record, created } = started;
+    if (created) {
+      const input = JSON.parse(JSON.stringify(record.input ?? null)) as unknown;
+      launch({ record: { ...record, input }, fencingToken: record.fencingToken });
+    }
+    return started;
   }
 
   async function run(): Promise<void> {
     let failures = 0;
     while (running) {
       if (Date.now() - lastBeatAt >= config.heartbeatIntervalMs) await beat(false);
-      const free = config.concurrency - runners.size;
+      const free = config.concurrency - runners.size - starting.size;
       let claimed = 0;
       if (free > 0) {
         try {
@@ -278,6 +309,8 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
       waker.wake();
       await loop;
       loop = null;
+      // A start that holds its saga launches its runner only while running: let it, so it is stopped below.
+      await Promise.allSettled(starting);
       await unlisten?.();
       unlisten = null;
       for (const { runner } of runners.values()) runner.stop();
@@ -291,21 +324,28 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
       const definition =
         typeof definitionOrName === 'string' ? latest(registry, definitionOrName) : definitionOrName;
       const now = config.clock();
-      const snapshot = initialSnapshot(definition as SagaDefinition, input, now);
-      const { record, created } = await store.start(
-        {
-          id: newMessageId(),
-          name: definition.name,
-          version: definition.version,
-          input,
-          snapshot,
-          idempotencyKey: startOptions.idempotencyKey ?? null,
-          at: now,
-        },
-        startOptions.tx,
-      );
-      if (created) waker.wake();
-      return { sagaId: record.id, created };
+      const start = {
+        id: newMessageId(),
+        name: definition.name,
+        version: definition.version,
+        input,
+        snapshot: initialSnapshot(definition as SagaDefinition, input, now),
+        idempotencyKey: startOptions.idempotencyKey ?? null,
+        at: now,
+      };
+      if (startOptions.tx !== undefined || !canHold(definition.name, definition.version)) {
+        const { record, created } = await store.start(start, startOptions.tx);
+        if (created) waker.wake();
+        return { sagaId: record.id, created };
+      }
+      const started = startHeld(start);
+      starting.add(started);
+      try {
+        const { record, created } = await started;
+        return { sagaId: record.id, created };
+      } finally {
+        starting.delete(started);
+      }
     },
   };
 }

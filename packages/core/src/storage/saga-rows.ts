@@ -81,10 +81,11 @@ export function byClaimOrder(a: SagaRecord, b: SagaRecord): number {
 
 /**
  * The record a `start` just inserted, built from the start itself rather than read back (one
- * round trip fewer): `running`, runnable now, no lease, token 0, one transition (`started`).
+ * round trip fewer): `running`, one transition (`started`), runnable now (token 0, no lease) or
+ * held by the start's lease (token 1).
  */
 export function startedSagaRecord(start: SagaStart): SagaRecord {
-  const { id, name, version, idempotencyKey, input, snapshot } = start;
+  const { id, name, version, idempotencyKey, input, snapshot, lease } = start;
   return {
     id,
     name,
@@ -95,14 +96,17 @@ export function startedSagaRecord(start: SagaStart): SagaRecord {
     snapshot,
     wakeAt: null,
     reason: null,
-    fencingToken: 0,
-    leaseOwner: null,
-    leaseExpiresAt: null,
+    fencingToken: startFencingToken(start),
+    leaseOwner: lease?.owner ?? null,
+    leaseExpiresAt: lease?.expiresAt ?? null,
     transitions: 1,
     createdAt: start.at,
     updatedAt: start.at,
   };
 }
+
+/** A new saga's fencing token: 1 when its start claimed it (`SagaStart.lease`), as a first claim gives. */
+export const startFencingToken = (start: SagaStart): number => (start.lease === undefined ? 0 : 1);
 
 /**
  * A start whose idempotency key conflicted, but whose conflicting saga could not be read (it was

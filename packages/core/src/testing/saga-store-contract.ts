@@ -12,6 +12,7 @@ import { newMessageId } from '../core/ids.js';
 import type { SagaRecord, SagaStart, SagaStatus, SagaWrite } from '../ports/saga-store.js';
 import type { Storage } from '../ports/storage.js';
 import { describeSagaDurableWrites } from './saga-durable-write-contract.js';
+import { describeSagaHeldStart } from './saga-held-start-contract.js';
 import { describeSagaLeaseRenewal } from './saga-lease-renewal-contract.js';
 import { describeSagaOrchestratorRegistry } from './saga-orchestrator-registry-contract.js';
 
@@ -87,6 +88,7 @@ export function describeSagaStoreContract(name: string, factory: SagaStoreFactor
     });
 
     describeStart(context);
+    describeSagaHeldStart(context);
     describeClaim(context);
     describeSagaLeaseRenewal(context);
     describeFencing(context);

@@ -25,6 +25,7 @@ import {
   sagaCounts,
   startConflictLost,
   startedSagaRecord,
+  startFencingToken,
   toSagaRecord,
   toSagaTransition,
 } from '../saga-rows.js';
@@ -36,13 +37,16 @@ const CODEC: SagaColumnCodec = { json: (value) => value, date: (value) => value 
 const toRecord = (row: SagaRow): SagaRecord => toSagaRecord(row, CODEC);
 
 /**
- * The row and its `started` entry in one statement, and a notification on `SAGA_CHANNEL` sent at
- * commit (a scalar subquery, so that it runs); `created` is 0 when the idempotency key was taken.
+ * The row and its `started` entry in one statement, and — unless the start holds the saga itself
+ * ($8 its lease owner, $9 the lease's expiry, $10 its token) — a notification on `SAGA_CHANNEL`
+ * sent at commit (a scalar subquery, so that it runs); `created` is 0 when the idempotency key was
+ * taken.
  */
 const START = `
 WITH inserted AS (
-  INSERT INTO converge.saga (id, name, version, status, idempotency_key, input, snapshot, transitions, created_at, updated_at)
-  VALUES ($1, $2, $3, 'running', $4, $5::jsonb, $6::jsonb, 1, $7, $7)
+  INSERT INTO converge.saga (id, name, version, status, idempotency_key, input, snapshot, transitions, created_at, updated_at,
+    fencing_token, lease_owner, lease_expires_at)
+  VALUES ($1, $2, $3, 'running', $4, $5::jsonb, $6::jsonb, 1, $7, $7, $10, $8, $9)
   ON CONFLICT (name, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING id
 ), logged AS (
@@ -50,7 +54,7 @@ WITH inserted AS (
   SELECT id, 1, 'started', 'running', 0, $7::timestamptz FROM inserted
 )
 SELECT (SELECT count(*)::int FROM inserted) AS created,
-  (SELECT count(*)::int FROM (SELECT pg_notify('${SAGA_CHANNEL}', '') FROM inserted) notified) AS notified`;
+  (SELECT count(*)::int FROM (SELECT pg_notify('${SAGA_CHANNEL}', '') FROM inserted WHERE $8::text IS NULL) notified) AS notified`;
 
 /**
  * The columns every write sets ($2 status … $6 updated_at, from its last transition), and its log
@@ -172,6 +176,9 @@ export class PostgresSagaStore implements SagaStore {
       json(start.input),
       json(start.snapshot),
       start.at,
+      start.lease?.owner ?? null,
+      start.lease?.expiresAt ?? null,
+      startFencingToken(start),
     ]);
     if (result?.created === 1) return { record: startedSagaRecord(start), created: true };
     // A separate statement: the first one's snapshot predates the conflicting commit it waited for.

@@ -24,6 +24,7 @@ import {
   sagaCounts,
   startConflictLost,
   startedSagaRecord,
+  startFencingToken,
   toSagaRecord,
   toSagaTransition,
 } from '../saga-rows.js';
@@ -305,8 +306,9 @@ async function startIn(
   if (savepoint) await tx.execute(`SAVEPOINT ${SAVEPOINT}`);
   try {
     const inserted = await tx.execute(
-      `INSERT INTO converge_saga (id, name, version, status, idempotency_key, input, snapshot, transitions, created_at, updated_at)
-       VALUES (?, ?, ?, 'running', ?, ?, ?, 1, ?, ?)
+      `INSERT INTO converge_saga (id, name, version, status, idempotency_key, input, snapshot, transitions, created_at, updated_at,
+         fencing_token, lease_owner, lease_expires_at)
+       VALUES (?, ?, ?, 'running', ?, ?, ?, 1, ?, ?, ?, ?, ?)
        ON CONFLICT (name, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`,
       [
         start.id,
@@ -317,6 +319,9 @@ async function startIn(
         json(start.snapshot),
         at,
         at,
+        startFencingToken(start),
+        start.lease?.owner ?? null,
+        start.lease?.expiresAt.getTime() ?? null,
       ],
     );
     if (inserted === 1) {
