@@ -107,9 +107,9 @@ describe.each(backends)('saga orchestrator on $name', (backend) => {
     expect((await testbed.effects()).map((e) => e.key)).toEqual(
       ['profile', 'contract', 'billing'].map((step) => `${sagaId}:${step}`),
     );
-    // Four durable writes; the completion gave the lease up in its own write.
+    // The start recorded the first step's start (held by this instance); three more durable
+    // writes; the completion gave the lease up in its own write.
     expect(seen.records).toEqual([
-      ['step-started profile'],
       ['step-succeeded profile', 'step-started contract'],
       ['step-succeeded contract', 'step-started billing'],
       ['step-succeeded billing'],
@@ -138,9 +138,8 @@ describe.each(backends)('saga orchestrator on $name', (backend) => {
     ]);
     expect(effects.find((e) => e.kind === 'undo')?.key).toBe(`${sagaId}:contract:compensate`);
     expectEffectsOnce(effects, [record!]);
-    // Each result is recorded with the compensation it makes due.
+    // Each result is recorded with the compensation it makes due (the first start, with the saga's).
     expect(seen.records).toEqual([
-      ['step-started profile'],
       ['step-succeeded profile', 'step-started contract'],
       ['step-succeeded contract', 'step-started billing'],
       ['step-failed billing', 'compensation-started contract'],
@@ -343,11 +342,11 @@ describe.each(backends)('saga orchestrator on $name', (backend) => {
     expectEffectsOnce(await testbed.effects(), settled);
   });
 
-  it('holds a saga it starts from the start write; when it fails before running it, another instance takes it over once the lease expires', async () => {
+  it('holds a saga it starts from the start write, its first step started; when it fails before the call, another instance takes it over once the lease expires and re-issues it', async () => {
     const testbed = await setup();
     let failures = 0;
     const fail = (point: FaultPoint) => {
-      if (point === FaultPoint.SAGA_BEFORE_STEP_STARTED && failures++ === 0) throw new Error('injected');
+      if (point === FaultPoint.SAGA_AFTER_STEP_STARTED && failures++ === 0) throw new Error('injected');
     };
     const starter = orchestrator(testbed, { faults: { reach: fail }, logger: silentLogger });
     const other = orchestrator(testbed);
@@ -356,10 +355,14 @@ describe.each(backends)('saga orchestrator on $name', (backend) => {
     const [record] = await testbed.settled([sagaId], 60_000);
     expect(record!.status).toBe('completed');
     expectEffectsOnce(await testbed.effects(), [record!]);
-    // Token 1 was the start's own lease; the step ran under a later claim's.
-    const [, firstStart] = await testbed.storage.sagas.transitions(sagaId);
-    expect(firstStart).toMatchObject({ kind: 'step-started', step: 'profile' });
-    expect(firstStart!.fencingToken).toBeGreaterThan(1);
+    // Token 1 was the start's own lease; the step was re-issued under a later claim's.
+    const [started, held, reissued] = await testbed.storage.sagas.transitions(sagaId);
+    expect([started, held]).toMatchObject([
+      { kind: 'started', seq: 1 },
+      { kind: 'step-started', step: 'profile', seq: 2, fencingToken: 1 },
+    ]);
+    expect(reissued).toMatchObject({ kind: 'step-started', step: 'profile', seq: 3 });
+    expect(reissued!.fencingToken).toBeGreaterThan(1);
   });
 });
 

@@ -105,6 +105,12 @@ export interface SagaStart {
 export interface SagaStartLease {
   readonly owner: string;
   readonly expiresAt: Date;
+  /**
+   * Transitions the holder records right after `started`, in the same write (the starts of the
+   * first steps): each its own log entry with the lease's token; the row takes the last one's
+   * status, snapshot, wake time and reason. Default none.
+   */
+  readonly writes?: readonly SagaWrite[];
 }
 
 /** A saga an orchestrator holds: its id and the fencing token of its claim (see `renewLeases`). */

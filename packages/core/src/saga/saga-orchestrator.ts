@@ -8,8 +8,8 @@
  * a saga it does not hold (on PostgreSQL, when any process does: a new saga notifies at commit)
  * or a runner finishes while every slot was taken. A saga `startSaga` records outside a caller's
  * transaction while a slot is free is *held* from its start write (claimed for this instance in
- * it, with the token a first claim gives) and handed to a runner at once, without a claim; its
- * slot counts from before the write. A claim that fails (the database is away) is logged
+ * it, with the token a first claim gives, together with the starts of its first steps) and handed
+ * to a runner that calls them at once, without a claim; its slot counts from before the write. A claim that fails (the database is away) is logged
  * and tried again after a growing backoff. `stop()` ends the loop: no more claims, every runner
  * starts no new call, lets its calls in flight end within their timeouts, records their results
  * and releases its lease; then the orchestrator reports itself stopped.
@@ -41,11 +41,18 @@ import { backoffDelayMs } from '../core/retry-policy.js';
 import { Waker } from '../core/waker.js';
 import { type FaultInjector, noFaults } from '../ports/fault-points.js';
 import { type Logger, silentLogger } from '../ports/logger.js';
-import type { SagaStart, SagaVersions } from '../ports/saga-store.js';
+import type { ClaimedSaga, SagaStart, SagaStore, SagaVersions } from '../ports/saga-store.js';
 import { SAGA_CHANNEL, type Storage, type Transaction } from '../ports/storage.js';
 import type { SagaDefinition } from './saga-definition.js';
-import { SagaRunner } from './saga-runner.js';
-import { initialSnapshot } from './saga-snapshot.js';
+import { SagaRunner, startsDue } from './saga-runner.js';
+import { initialSnapshot, type SagaSnapshot } from './saga-snapshot.js';
+import type { SagaAction } from './saga-state-machine.js';
+
+/** What `SagaStore.start` answers. */
+type SagaStarted = Awaited<ReturnType<SagaStore['start']>>;
+
+/** The fencing token a start that holds its saga gives it (`SagaStart.lease`): a first claim's. */
+const HELD_START_TOKEN = 1;
 
 export interface OrchestratorOptions {
   /** The orchestrating service's own database: its sagas and their transition logs. */
@@ -206,7 +213,8 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
     });
   }
 
-  function launch(claimed: Awaited<ReturnType<typeof store.claim>>[number]): void {
+  /** Runs a claimed saga; `started`: the actions its claim recorded the starts of (a held start). */
+  function launch(claimed: ClaimedSaga, started: readonly SagaAction[] = []): void {
     const { record } = claimed;
     const definition = registry.get(registryKey(record.name, record.version));
     if (definition === undefined) {
@@ -222,7 +230,7 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
       logger: config.logger,
       faults: config.faults,
     });
-    const done = runner.run().finally(() => {
+    const done = runner.run(started).finally(() => {
       // Only a full orchestrator skipped claims: wake the loop to claim what waited for this slot.
       const wasFull = runners.size + starting.size >= config.concurrency;
       // A runner that lost its lease may end after a new claim of the same saga started another.
@@ -232,24 +240,31 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
     runners.set(record.id, { runner, done });
   }
 
-  /** True when `startSaga` may hold the new saga itself: running, its definition registered, a slot free. */
-  function canHold(name: string, version: number): boolean {
-    return (
-      running && registry.has(registryKey(name, version)) && runners.size + starting.size < config.concurrency
-    );
+  /** True when `startSaga` may hold a new saga (of a registered definition) itself: running, a slot free. */
+  function canHold(): boolean {
+    return running && runners.size + starting.size < config.concurrency;
   }
 
   /**
-   * Records a saga claimed for this instance in its start (no claim, nobody notified) and runs it
-   * at once, as if its first claim had taken it: it starts only from its stored, JSON form.
+   * Records a saga claimed for this instance in its start (no claim, nobody notified), together
+   * with the starts of its first steps, and runs it at once, as if its first claim had taken it
+   * and its runner had recorded those starts: it starts only from its stored, JSON form.
    */
-  async function startHeld(start: SagaStart): Promise<Awaited<ReturnType<typeof store.start>>> {
-    const lease = { owner: config.orchestratorId, expiresAt: new Date(start.at.getTime() + config.leaseMs) };
-    const started = await store.start({ ...start, lease });
+  async function startHeld(start: SagaStart, definition: SagaDefinition): Promise<SagaStarted> {
+    const lease = { sagaId: start.id, fencingToken: HELD_START_TOKEN };
+    const due = startsDue(start.snapshot as SagaSnapshot, definition, start.at, lease, config);
+    const started = await store.start({
+      ...start,
+      lease: {
+        owner: config.orchestratorId,
+        expiresAt: new Date(start.at.getTime() + config.leaseMs),
+        writes: due.writes,
+      },
+    });
     const { record, created } = started;
     if (created) {
       const input = JSON.parse(JSON.stringify(record.input ?? null)) as unknown;
-      launch({ record: { ...record, input }, fencingToken: record.fencingToken });
+      launch({ record: { ...record, input }, fencingToken: record.fencingToken }, due.starts);
     }
     return started;
   }
@@ -333,12 +348,13 @@ export function createOrchestrator(options: OrchestratorOptions): Orchestrator {
         idempotencyKey: startOptions.idempotencyKey ?? null,
         at: now,
       };
-      if (startOptions.tx !== undefined || !canHold(definition.name, definition.version)) {
+      const registered = registry.get(registryKey(definition.name, definition.version));
+      if (startOptions.tx !== undefined || registered === undefined || !canHold()) {
         const { record, created } = await store.start(start, startOptions.tx);
         if (created) waker.wake();
         return { sagaId: record.id, created };
       }
-      const started = startHeld(start);
+      const started = startHeld(start, registered);
       starting.add(started);
       try {
         const { record, created } = await started;

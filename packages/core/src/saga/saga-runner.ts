@@ -14,7 +14,9 @@
  * key, as for a crash before its result) and a crash after it leaves the new attempt in flight.
  * The write after which the runner holds the saga no longer (it halts, it waits past `holdMs`, it
  * stops) gives the lease up in the same statement; only a runner that ends otherwise releases it
- * with a statement of its own. See ADR 0020's addendum.
+ * with a statement of its own. A saga its orchestrator held from its start has its first starts
+ * recorded by that start (`startsDue`), and its runner begins with their calls. See ADR 0020's
+ * addendum.
  *
  * Concurrency invariant (the lease): everything this runner writes carries the fencing token it
  * claimed the saga with, and the store refuses a write with an older token. While the runner holds
@@ -114,9 +116,13 @@ export class SagaRunner {
     this.#waker.wake();
   }
 
-  /** Runs until there is nothing more to do now; never throws. */
-  async run(): Promise<void> {
+  /**
+   * Runs until there is nothing more to do now; never throws. `started`: the actions whose starts
+   * the saga's claim already recorded (a start that holds its saga, see `startsDue`), called first.
+   */
+  async run(started: readonly SagaAction[] = []): Promise<void> {
     try {
+      for (const action of started) this.#call(action);
       await this.#drive();
     } catch (error) {
       // A bug (a definition changed under its name and version, an invalid event): never a hot loop,
@@ -169,26 +175,18 @@ export class SagaRunner {
    */
   async #write(event: SagaEvent | null): Promise<boolean> {
     const now = this.#options.clock();
-    let snapshot = this.#snapshot;
-    const writes: SagaWrite[] = [];
-    const apply = (next: SagaEvent): void => {
-      const applied = applyEvent(snapshot, next, this.#definition, now, { random: this.#options.random });
-      snapshot = applied.snapshot;
-      writes.push(applied.write);
-    };
-    if (event !== null) apply(event);
-    const plan = nextActions(snapshot, this.#definition, now, this.#lease);
-    const starts = this.#stopping || plan.halted || plan.settle ? [] : plan.actions;
-    for (const action of starts) {
-      const undo = action.kind === 'run-compensation';
-      if (!undo) this.#options.faults.reach(FaultPoint.SAGA_BEFORE_STEP_STARTED);
-      apply({
-        kind: undo ? 'compensation-started' : 'step-started',
-        step: action.step,
-        fencingToken: this.#token,
-      });
-    }
-    const [first, ...rest] = writes;
+    const result =
+      event === null
+        ? null
+        : applyEvent(this.#snapshot, event, this.#definition, now, { random: this.#options.random });
+    const { plan, starts, snapshot, ...due } = startsDue(
+      result?.snapshot ?? this.#snapshot,
+      this.#definition,
+      now,
+      this.#lease,
+      { ...this.#options, stopping: this.#stopping },
+    );
+    const [first, ...rest] = result === null ? due.writes : [result.write, ...due.writes];
     if (first === undefined) return true;
     // With nothing started, `plan` is what is left once this write is recorded.
     const release = starts.length === 0 && this.#holdEnds(plan, now, this.#calls.size);
@@ -261,6 +259,47 @@ export class SagaRunner {
     this.#abandon.abort(new Error(message));
     this.#waker.wake();
   }
+}
+
+/** What `startsDue` found. */
+export interface StartsDue {
+  /** The plan for the snapshot before the starts: what is left once they are recorded when there are none. */
+  readonly plan: SagaPlan;
+  readonly starts: readonly SagaAction[];
+  /** The snapshot after the starts, and their writes in order (none when nothing starts). */
+  readonly snapshot: SagaSnapshot;
+  readonly writes: readonly SagaWrite[];
+}
+
+/**
+ * The actions due now for a saga held under `lease`, and their starts applied to `snapshot`: what
+ * a runner records before calling them. None while stopping. Reaches
+ * `FaultPoint.SAGA_BEFORE_STEP_STARTED` before each step's start.
+ */
+export function startsDue(
+  snapshot: SagaSnapshot,
+  definition: SagaDefinition,
+  now: Date,
+  lease: SagaLease,
+  options: Pick<SagaRunnerOptions, 'random' | 'faults'> & { readonly stopping?: boolean },
+): StartsDue {
+  const plan = nextActions(snapshot, definition, now, lease);
+  const starts = options.stopping === true || plan.halted || plan.settle ? [] : plan.actions;
+  let next = snapshot;
+  const writes: SagaWrite[] = [];
+  for (const action of starts) {
+    const undo = action.kind === 'run-compensation';
+    if (!undo) options.faults.reach(FaultPoint.SAGA_BEFORE_STEP_STARTED);
+    const started: SagaEvent = {
+      kind: undo ? 'compensation-started' : 'step-started',
+      step: action.step,
+      fencingToken: lease.fencingToken,
+    };
+    const applied = applyEvent(next, started, definition, now, { random: options.random });
+    next = applied.snapshot;
+    writes.push(applied.write);
+  }
+  return { plan, starts, snapshot: next, writes };
 }
 
 function keyOf(action: SagaAction): string {

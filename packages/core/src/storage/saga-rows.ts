@@ -80,33 +80,84 @@ export function byClaimOrder(a: SagaRecord, b: SagaRecord): number {
 }
 
 /**
- * The record a `start` just inserted, built from the start itself rather than read back (one
- * round trip fewer): `running`, one transition (`started`), runnable now (token 0, no lease) or
- * held by the start's lease (token 1).
+ * What a `start` inserts, built from the start itself rather than read back (one round trip
+ * fewer): the record — `running`, runnable now (token 0, no lease), or held by the start's lease
+ * (token 1) after the writes the lease records — and its log, `started` (token 0) first.
  */
-export function startedSagaRecord(start: SagaStart): SagaRecord {
-  const { id, name, version, idempotencyKey, input, snapshot, lease } = start;
-  return {
-    id,
-    name,
-    version,
+export function startedSaga(start: SagaStart): {
+  readonly record: SagaRecord;
+  readonly log: SagaTransition[];
+} {
+  const { id, name, version, idempotencyKey, input, lease } = start;
+  const writes = lease?.writes ?? [];
+  const last = writes[writes.length - 1];
+  const fencingToken = lease === undefined ? 0 : 1;
+  const entry = (seq: number, write: SagaWrite, token: number): SagaTransition => ({
+    sagaId: id,
+    seq,
+    ...write.transition,
+    status: write.status,
+    fencingToken: token,
+    at: write.at,
+  });
+  const started: SagaWrite = {
     status: SagaStatus.RUNNING,
-    idempotencyKey,
-    input,
-    snapshot,
+    snapshot: start.snapshot,
     wakeAt: null,
     reason: null,
-    fencingToken: startFencingToken(start),
-    leaseOwner: lease?.owner ?? null,
-    leaseExpiresAt: lease?.expiresAt ?? null,
-    transitions: 1,
-    createdAt: start.at,
-    updatedAt: start.at,
+    at: start.at,
+    transition: { kind: 'started', step: null, attempt: null, detail: null },
+  };
+  const log = [entry(1, started, 0), ...writes.map((write, i) => entry(i + 2, write, fencingToken))];
+  const now = last ?? started;
+  return {
+    record: {
+      id,
+      name,
+      version,
+      status: now.status,
+      idempotencyKey,
+      input,
+      snapshot: now.snapshot,
+      wakeAt: now.wakeAt,
+      reason: now.reason,
+      fencingToken,
+      leaseOwner: lease?.owner ?? null,
+      leaseExpiresAt: lease?.expiresAt ?? null,
+      transitions: log.length,
+      createdAt: start.at,
+      updatedAt: now.at,
+    },
+    log,
   };
 }
 
-/** A new saga's fencing token: 1 when its start claimed it (`SagaStart.lease`), as a first claim gives. */
-export const startFencingToken = (start: SagaStart): number => (start.lease === undefined ? 0 : 1);
+/** The columns a start inserts, in the order of `startColumnValues`. */
+export const START_COLUMNS = `id, name, version, status, idempotency_key, input, snapshot, wake_at, reason,
+  transitions, created_at, updated_at, fencing_token, lease_owner, lease_expires_at`;
+
+/** A started saga's row, in `START_COLUMNS` order: JSON as text, times as `time` stores them. */
+export function startColumnValues(record: SagaRecord, time: (at: Date) => unknown): unknown[] {
+  const json = (value: unknown): string => JSON.stringify(value ?? null);
+  const nullableTime = (at: Date | null): unknown => (at === null ? null : time(at));
+  return [
+    record.id,
+    record.name,
+    record.version,
+    record.status,
+    record.idempotencyKey,
+    json(record.input),
+    json(record.snapshot),
+    nullableTime(record.wakeAt),
+    record.reason,
+    record.transitions,
+    time(record.createdAt),
+    time(record.updatedAt),
+    record.fencingToken,
+    record.leaseOwner,
+    nullableTime(record.leaseExpiresAt),
+  ];
+}
 
 /**
  * A start whose idempotency key conflicted, but whose conflicting saga could not be read (it was

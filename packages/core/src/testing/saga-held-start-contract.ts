@@ -25,6 +25,15 @@ const heldStart = (overrides: Partial<SagaStart> = {}): SagaStart => ({
   ...overrides,
 });
 
+const stepWrite = (kind: string, step: string, snapshot: unknown, ms: number): SagaWrite => ({
+  status: 'running',
+  snapshot,
+  wakeAt: null,
+  reason: null,
+  at: at(ms),
+  transition: { kind, step, attempt: 1, detail: { fencingToken: 1 } },
+});
+
 const stepDone: SagaWrite = {
   status: 'running',
   snapshot: { next: 'billing' },
@@ -52,6 +61,46 @@ export function describeSagaHeldStart(context: { readonly storage: Storage }): v
       const [taken] = await sagas.claim('other', LEASE_MS, 10, at(LEASE_MS));
       expect(taken).toMatchObject({ fencingToken: 2, record: { id: start.id, leaseOwner: 'other' } });
       expect(await sagas.record(start.id, 1, stepDone)).toBe('fenced');
+    });
+
+    it("records the lease's writes after started, each its own entry with token 1; the row takes the last one", async () => {
+      const { sagas } = context.storage;
+      const first = stepWrite('step-started', 'profile', { next: 'profile', inFlight: 'profile' }, 1);
+      const second = stepWrite('step-started', 'contract', { next: 'both', inFlight: 'both' }, 2);
+      const start = heldStart({
+        lease: { owner: 'starter', expiresAt: at(LEASE_MS), writes: [first, second] },
+      });
+      const { record } = await sagas.start(start);
+      expect(record).toMatchObject({
+        snapshot: second.snapshot,
+        transitions: 3,
+        fencingToken: 1,
+        updatedAt: at(2),
+      });
+      expect(await sagas.get(start.id)).toEqual(record);
+      const entry = {
+        sagaId: start.id,
+        status: 'running',
+        attempt: 1,
+        fencingToken: 1,
+        detail: { fencingToken: 1 },
+      };
+      expect(await sagas.transitions(start.id)).toEqual([
+        {
+          ...entry,
+          seq: 1,
+          kind: 'started',
+          step: null,
+          attempt: null,
+          fencingToken: 0,
+          detail: null,
+          at: at(0),
+        },
+        { ...entry, seq: 2, kind: 'step-started', step: 'profile', at: at(1) },
+        { ...entry, seq: 3, kind: 'step-started', step: 'contract', at: at(2) },
+      ]);
+      expect(await sagas.record(start.id, 1, stepDone)).toBe('recorded');
+      expect((await sagas.transitions(start.id)).map((t) => t.seq)).toEqual([1, 2, 3, 4]);
     });
 
     it('a repeated idempotency key returns the existing saga as it is, taking no lease', async () => {

@@ -22,10 +22,11 @@ import {
   recordedWrites,
   type SagaColumnCodec,
   type SagaRow,
+  START_COLUMNS,
   sagaCounts,
+  startColumnValues,
   startConflictLost,
-  startedSagaRecord,
-  startFencingToken,
+  startedSaga,
   toSagaRecord,
   toSagaTransition,
 } from '../saga-rows.js';
@@ -37,24 +38,26 @@ const CODEC: SagaColumnCodec = { json: (value) => value, date: (value) => value 
 const toRecord = (row: SagaRow): SagaRecord => toSagaRecord(row, CODEC);
 
 /**
- * The row and its `started` entry in one statement, and — unless the start holds the saga itself
- * ($8 its lease owner, $9 the lease's expiry, $10 its token) — a notification on `SAGA_CHANNEL`
- * sent at commit (a scalar subquery, so that it runs); `created` is 0 when the idempotency key was
- * taken.
+ * The row ($1 … $15 in `START_COLUMNS` order) and its log entries ($16: a JSON array of
+ * {kind, step, attempt, status, detail, fencingToken, at}, `started` first) in one statement, and
+ * — unless the start holds the saga itself ($14 its lease owner) — a notification on
+ * `SAGA_CHANNEL` sent at commit (a scalar subquery, so that it runs); `created` is 0 when the
+ * idempotency key was taken.
  */
 const START = `
 WITH inserted AS (
-  INSERT INTO converge.saga (id, name, version, status, idempotency_key, input, snapshot, transitions, created_at, updated_at,
-    fencing_token, lease_owner, lease_expires_at)
-  VALUES ($1, $2, $3, 'running', $4, $5::jsonb, $6::jsonb, 1, $7, $7, $10, $8, $9)
+  INSERT INTO converge.saga (${START_COLUMNS})
+  VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9, $10, $11, $12, $13, $14, $15)
   ON CONFLICT (name, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING id
 ), logged AS (
-  INSERT INTO converge.saga_transition (saga_id, seq, kind, status, fencing_token, at)
-  SELECT id, 1, 'started', 'running', 0, $7::timestamptz FROM inserted
+  INSERT INTO converge.saga_transition (saga_id, seq, kind, step, attempt, status, detail, fencing_token, at)
+  SELECT i.id, e.n, e.entry ->> 'kind', e.entry ->> 'step', (e.entry ->> 'attempt')::int, e.entry ->> 'status',
+    NULLIF(e.entry -> 'detail', 'null'::jsonb), (e.entry ->> 'fencingToken')::bigint, (e.entry ->> 'at')::timestamptz
+  FROM inserted i, jsonb_array_elements($16::jsonb) WITH ORDINALITY AS e(entry, n)
 )
 SELECT (SELECT count(*)::int FROM inserted) AS created,
-  (SELECT count(*)::int FROM (SELECT pg_notify('${SAGA_CHANNEL}', '') FROM inserted WHERE $8::text IS NULL) notified) AS notified`;
+  (SELECT count(*)::int FROM (SELECT pg_notify('${SAGA_CHANNEL}', '') FROM inserted WHERE $14::text IS NULL) notified) AS notified`;
 
 /**
  * The columns every write sets ($2 status … $6 updated_at, from its last transition), and its log
@@ -168,19 +171,9 @@ export class PostgresSagaStore implements SagaStore {
   ): Promise<{ readonly record: SagaRecord; readonly created: boolean }> {
     const query = async <Row>(sql: string, params: readonly unknown[]): Promise<Row[]> =>
       tx === undefined ? (await this.#connection.query<Row>(sql, params)).rows : tx.query<Row>(sql, params);
-    const [result] = await query<{ created: number }>(START, [
-      start.id,
-      start.name,
-      start.version,
-      start.idempotencyKey,
-      json(start.input),
-      json(start.snapshot),
-      start.at,
-      start.lease?.owner ?? null,
-      start.lease?.expiresAt ?? null,
-      startFencingToken(start),
-    ]);
-    if (result?.created === 1) return { record: startedSagaRecord(start), created: true };
+    const started = startedSaga(start);
+    const [result] = await query<{ created: number }>(START, startValues(started));
+    if (result?.created === 1) return { record: started.record, created: true };
     // A separate statement: the first one's snapshot predates the conflicting commit it waited for.
     const [existing] = await query<SagaRow>(
       'SELECT * FROM converge.saga WHERE name = $1 AND idempotency_key = $2',
@@ -350,6 +343,15 @@ export class PostgresSagaStore implements SagaStore {
     const { rowCount } = await this.#connection.query(sql, params);
     return (rowCount ?? 0) > 0 ? 'recorded' : 'fenced';
   }
+}
+
+/** The parameters of START: the new row's columns, then its log as JSON (see there). */
+function startValues({ record, log }: ReturnType<typeof startedSaga>): unknown[] {
+  const entries = log.map(({ sagaId: _id, seq: _seq, ...entry }) => ({
+    ...entry,
+    at: entry.at.toISOString(),
+  }));
+  return [...startColumnValues(record, (at) => at), json(entries)];
 }
 
 /** $1 id, $2 … $6 the row's columns (the last write's), $7 the log entries (see WRITE_SET, LOG_WRITE). */

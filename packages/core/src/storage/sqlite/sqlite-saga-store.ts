@@ -21,10 +21,11 @@ import {
   recordedWrites,
   type SagaColumnCodec,
   type SagaRow,
+  START_COLUMNS,
   sagaCounts,
+  startColumnValues,
   startConflictLost,
-  startedSagaRecord,
-  startFencingToken,
+  startedSaga,
   toSagaRecord,
   toSagaTransition,
 } from '../saga-rows.js';
@@ -302,33 +303,20 @@ async function startIn(
   start: SagaStart,
   savepoint: boolean,
 ): Promise<{ readonly record: SagaRecord; readonly created: boolean }> {
-  const at = start.at.getTime();
+  const { record, log } = startedSaga(start);
   if (savepoint) await tx.execute(`SAVEPOINT ${SAVEPOINT}`);
   try {
     const inserted = await tx.execute(
-      `INSERT INTO converge_saga (id, name, version, status, idempotency_key, input, snapshot, transitions, created_at, updated_at,
-         fencing_token, lease_owner, lease_expires_at)
-       VALUES (?, ?, ?, 'running', ?, ?, ?, 1, ?, ?, ?, ?, ?)
+      `INSERT INTO converge_saga (${START_COLUMNS})
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (name, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`,
-      [
-        start.id,
-        start.name,
-        start.version,
-        start.idempotencyKey,
-        json(start.input),
-        json(start.snapshot),
-        at,
-        at,
-        startFencingToken(start),
-        start.lease?.owner ?? null,
-        start.lease?.expiresAt.getTime() ?? null,
-      ],
+      startColumnValues(record, (at) => at.getTime()),
     );
     if (inserted === 1) {
-      await tx.execute(INSERT_TRANSITION, [start.id, 1, 'started', null, null, 'running', null, 0, at]);
+      for (const entry of log) await tx.execute(INSERT_TRANSITION, transitionValues(entry));
     }
     if (savepoint) await tx.execute(`RELEASE SAVEPOINT ${SAVEPOINT}`);
-    if (inserted === 1) return { record: startedSagaRecord(start), created: true };
+    if (inserted === 1) return { record, created: true };
   } catch (error) {
     if (savepoint) {
       await tx.execute(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
@@ -346,23 +334,29 @@ async function startIn(
 
 function insertTransition(
   statements: StatementCache,
-  id: string,
+  sagaId: string,
   seq: number,
   fencingToken: number,
   write: SagaWrite,
 ): void {
-  const { kind, step, attempt, detail } = write.transition;
-  statements.run(INSERT_TRANSITION, [
-    id,
-    seq,
-    kind,
-    step,
-    attempt,
-    write.status,
+  const entry = { sagaId, seq, ...write.transition, status: write.status, fencingToken, at: write.at };
+  statements.run(INSERT_TRANSITION, transitionValues(entry));
+}
+
+/** The parameters of INSERT_TRANSITION for one log entry. */
+function transitionValues(entry: SagaTransition): unknown[] {
+  const { detail } = entry;
+  return [
+    entry.sagaId,
+    entry.seq,
+    entry.kind,
+    entry.step,
+    entry.attempt,
+    entry.status,
     detail === undefined || detail === null ? null : JSON.stringify(detail),
-    fencingToken,
-    write.at.getTime(),
-  ]);
+    entry.fencingToken,
+    entry.at.getTime(),
+  ];
 }
 
 /**
