@@ -250,5 +250,5 @@ describe.each(backends)('command saga orchestrator crash points on $name', (back
         expect(reissued.length, `${nameOf(crash)} re-issued its in-flight call`).toBeGreaterThanOrEqual(1);
       }
     }
-  }, 240_000);
+  }, 300_000);
 });

@@ -121,5 +121,5 @@ describe.each(backends)('saga orchestrator crash points on $name', (backend) => 
         expect(reissued.length, `${nameOf(crash)} re-issued its in-flight call`).toBeGreaterThanOrEqual(1);
       }
     }
-  }, 240_000);
+  }, 300_000);
 });

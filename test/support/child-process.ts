@@ -13,13 +13,13 @@ export interface ChildEnd {
 /**
  * Starts `script` with `env` added to this process's environment. The child is in `running` until
  * it exits, so that a test's `afterAll` can kill what is left; it is killed after `limitMs`
- * (default 90 s), so every run ends.
+ * (default 150 s: longer than a child waits for its saga), so every run ends.
  */
 export function runChildProcess(
   script: string,
   env: Record<string, string>,
   running: Set<ChildProcess>,
-  limitMs = 90_000,
+  limitMs = 150_000,
 ): { readonly child: ChildProcess; readonly ended: Promise<ChildEnd> } {
   const child = spawn(process.execPath, [script], {
     env: { ...process.env, ...env },

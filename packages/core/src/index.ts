@@ -228,6 +228,7 @@ export {
   type SagaRecord,
   type SagaRecordOptions,
   type SagaStart,
+  type SagaStartLease,
   SagaStatus,
   type SagaStore,
   type SagaTransition,
