@@ -38,7 +38,7 @@ import type { Outbox } from '../outbox/outbox.js';
 import type { StoredResponse } from '../ports/idempotency-store.js';
 import { type Logger, silentLogger } from '../ports/logger.js';
 import type { Storage, Transaction } from '../ports/storage.js';
-import type { CommandReply } from '../saga/command-call.js';
+import { type CommandReply, parseCommandReply } from '../saga/command-call.js';
 import { requestHash } from './request-hash.js';
 
 export interface CommandHandlerOptions {
@@ -204,22 +204,25 @@ function toStoredResponse(reply: CommandReply): StoredResponse {
 
 /** The reply an earlier attempt stored. */
 function storedReply(response: StoredResponse, scope: string, key: string): CommandReply {
-  let reply: unknown;
+  let reply: CommandReply | string;
   try {
-    reply = JSON.parse(response.body);
+    reply = parseCommandReply(JSON.parse(response.body));
   } catch {
-    reply = undefined;
+    reply = 'its body is not JSON';
   }
-  const outcome = (reply as { outcome?: unknown } | undefined)?.outcome;
-  const expected = outcome === 'ok' ? COMMAND_OK_STATUS : COMMAND_REJECTED_STATUS;
-  if ((outcome !== 'ok' && outcome !== 'rejected') || response.status !== expected) {
+  const expected = (outcome: string) => (outcome === 'ok' ? COMMAND_OK_STATUS : COMMAND_REJECTED_STATUS);
+  if (
+    typeof reply === 'string' ||
+    reply.outcome === 'failed' ||
+    response.status !== expected(reply.outcome)
+  ) {
     throw new ConvergeError(
       'COMMAND_REPLY_UNREADABLE',
       `The response stored for idempotency key '${key}' (scope '${scope}') is not a command reply (status ${response.status}); give commandHandler a scope of its own, not one an HTTP endpoint uses.`,
       { details: { scope, key } },
     );
   }
-  return reply as CommandReply;
+  return reply;
 }
 
 /** Appends the reply to the outbox, in the inbox's transaction; nothing when the command has no `replyto`. */

@@ -83,8 +83,6 @@ interface Waiter {
 }
 
 const REPLY_TO = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-/** Most command ids looked up in one query. */
-const LOOKUP_CHUNK = 500;
 /** Recorded replies deleted per statement, and how often pruning runs. */
 const PRUNE_CHUNK = 1_000;
 const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
@@ -131,17 +129,15 @@ export function createCommandChannel(options: CommandChannelOptions): CommandCha
   const poll = async () => {
     while (waiters.size > 0 && !stopped) {
       await waker.wait(config.pollIntervalMs);
-      const ids = [...waiters.keys()];
-      for (let at = 0; at < ids.length; at += LOOKUP_CHUNK) {
-        try {
-          for (const found of await storage.commandReplies.forRequests(ids.slice(at, at + LOOKUP_CHUNK)))
-            settle(found.requestId, found.reply as CommandReply);
-        } catch (error) {
-          logger.warn(
-            { replyTo: config.replyTo, error: describeError(error) },
-            `command channel ${config.replyTo}: looking for replies failed; trying again`,
-          );
-        }
+      try {
+        // The store splits a long list into queries of its own size.
+        for (const found of await storage.commandReplies.forRequests([...waiters.keys()]))
+          settle(found.requestId, found.reply as CommandReply);
+      } catch (error) {
+        logger.warn(
+          { replyTo: config.replyTo, error: describeError(error) },
+          `command channel ${config.replyTo}: looking for replies failed; trying again`,
+        );
       }
     }
     polling = null;
